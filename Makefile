@@ -1,0 +1,47 @@
+# Two commands: `make run` serves the site, `make test` runs the whole suite. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STANDIN_PORT ?= 11434
+
+.PHONY: run test standin lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamp files re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+	@echo ""
+	@echo "  chatsite is running at http://$(HOST):$(PORT)/"
+	@echo "  First: open it and sign up. The first account becomes the admin."
+	@echo "  Ollama is expected at $${OLLAMA_HOST:-http://127.0.0.1:11434} (set OLLAMA_HOST to change it)."
+	@echo ""
+	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+standin: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.ollama_standin --port $(STANDIN_PORT)
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,16 @@
+"""HTTP routes: each app owns its URLs under its own namespace."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from chatsite import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("chatsite.accounts.urls")),
+    path("manage/models/", include("chatsite.library.urls")),
+    path("django-admin/", admin.site.urls),
+    path("", include("conversations.urls")),
+]

@@ -1,0 +1,98 @@
+"""Conversations and their messages, with the one ownership-aware way to query them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class ConversationQuerySet(models.QuerySet["Conversation"]):
+    def for_user(self, user: Any) -> ConversationQuerySet:
+        """Every query a user's request makes starts here: only their own conversations."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner_id=user.pk)
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=300, blank=True)
+    system_prompt = models.TextField(blank=True)
+    # Ollama options chosen for this conversation (temperature, num_ctx, num_predict, top_p, seed).
+    options = models.JSONField(default=dict, blank=True)
+    think = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title or "New chat"
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def for_user(self, user: Any) -> MessageQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(conversation__owner_id=user.pk)
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    class State(models.TextChoices):
+        STREAMING = "streaming", "Streaming"
+        COMPLETE = "complete", "Complete"
+        STOPPED = "stopped", "Stopped by user"
+        INTERRUPTED = "interrupted", "Interrupted"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True)
+    thinking = models.TextField(blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.COMPLETE)
+    error = models.TextField(blank=True)
+    model = models.CharField(max_length=300, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    prompt_eval_count = models.PositiveIntegerField(null=True, blank=True)
+    eval_count = models.PositiveIntegerField(null=True, blank=True)
+    eval_duration_ns = models.PositiveBigIntegerField(null=True, blank=True)
+    total_duration_ns = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A streaming message belongs to one live process; it renews the lease with every flush
+    # so a restarting process reaps only generations whose owner stopped renewing.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:40]}"
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if not self.eval_count or not self.eval_duration_ns:
+            return None
+        return self.eval_count / self.eval_duration_ns * 1e9
