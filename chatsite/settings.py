@@ -45,7 +45,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 for _origin in CSRF_TRUSTED_ORIGINS:
     if "://" not in _origin:
         raise ImproperlyConfigured(
-            f"DJANGO_CSRF_TRUSTED_ORIGINS entries need a scheme (https://example.com), not {_origin!r}"
+            "DJANGO_CSRF_TRUSTED_ORIGINS entries need a scheme (https://example.com), "
+            f"not {_origin!r}"
         )
 
 INSTALLED_APPS = [
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After auth and htmx: unapproved accounts only reach the waiting page; visits set last seen.
+    "chatsite.accounts.middleware.AccountStateMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -91,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chatsite.accounts.context_processors.accounts",
             ],
         },
     },
@@ -123,7 +127,9 @@ AUTH_USER_MODEL = "accounts.User"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+        raise ImproperlyConfigured(
+            f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}"
+        )
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -149,12 +155,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Brute-force protection on sign-in: lock a username+address pair after repeated failures.
+# Brute-force protection on sign-in (django-axes): after LOGIN_FAILURE_LIMIT failures within the
+# lockout window for one username (from any address), or from one address (for any usernames),
+# sign-in is refused for LOGIN_LOCKOUT_MINUTES. Failures are not wiped by a success, or one valid
+# account would let its owner reset the count of the address they guess from.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_float("LOGIN_LOCKOUT_MINUTES", 15.0, minimum=0.1) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "chatsite.accounts.lockout.locked_out"
 AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
 
 LANGUAGE_CODE = "en-us"

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
+from django.utils import timezone
 
 
 class ConversationQuerySet(models.QuerySet["Conversation"]):
@@ -40,12 +42,41 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return self.title or "New chat"
 
+    def get_absolute_url(self) -> str:
+        return reverse("conversations:detail", args=[self.id])
+
+
+LOST_REPLY_ERROR = (
+    "The server stopped while this reply was being written; the text so far was kept."
+)
+
 
 class MessageQuerySet(models.QuerySet["Message"]):
     def for_user(self, user: Any) -> MessageQuerySet:
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(conversation__owner_id=user.pk)
+
+    def live_streaming(self) -> MessageQuerySet:
+        """Replies whose generation is still owned by a live process."""
+        return self.filter(state=Message.State.STREAMING, lease_expires_at__gte=timezone.now())
+
+    def reap_expired(self) -> int:
+        """Mark replies whose owner stopped renewing its lease as interrupted.
+
+        Only expired leases are touched, so a process starting up never takes over a generation
+        that another live process is still running.
+        """
+        expired = models.Q(lease_expires_at__lt=timezone.now()) | models.Q(
+            lease_expires_at__isnull=True
+        )
+        return self.filter(expired, state=Message.State.STREAMING).update(
+            state=Message.State.INTERRUPTED,
+            error=LOST_REPLY_ERROR,
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
 
 
 class Message(models.Model):
@@ -85,7 +116,7 @@ class Message(models.Model):
     objects = MessageQuerySet.as_manager()
 
     class Meta:
-        ordering = ["created_at"]
+        ordering = ["created_at", "-role"]
         indexes = [models.Index(fields=["conversation", "created_at"])]
 
     def __str__(self) -> str:

@@ -9,4 +9,16 @@ from conversations import views
 app_name = "conversations"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("c/new/", views.create, name="create"),
+    path("c/<uuid:conversation_id>/", views.detail, name="detail"),
+    path(
+        "c/<uuid:conversation_id>/messages/<uuid:message_id>/",
+        views.message,
+        name="message",
+    ),
+    path(
+        "c/<uuid:conversation_id>/messages/<uuid:message_id>/edit/",
+        views.edit_message,
+        name="edit_message",
+    ),
 ]

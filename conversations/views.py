@@ -1,12 +1,137 @@
-"""Chat pages: small views; ownership through Conversation.objects.for_user()."""
+"""Chat pages: small views; every query starts from Conversation.objects.for_user()."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url, reswap, retarget
+
+from conversations import chat
+from conversations.catalog import ModelCatalog, load_catalog
+from conversations.frames import message_context
+from conversations.models import Conversation, Message
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "conversations/chat.html")
+@require_GET
+async def index(request: HttpRequest) -> HttpResponse:
+    """A new, empty chat; the conversation is created when the first message is sent."""
+    user = await request.auser()
+    return render(request, "conversations/chat.html", await _page_context(user, None))
+
+
+@login_required
+@require_GET
+async def detail(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
+    user = await request.auser()
+    conversation = await _owned_conversation(user, conversation_id)
+    return render(request, "conversations/chat.html", await _page_context(user, conversation))
+
+
+@login_required
+@require_POST
+async def create(request: HttpRequest) -> HttpResponse:
+    """The first message of a new chat: store it, start the reply, show the conversation."""
+    user = await request.auser()
+    try:
+        turn = await chat.send_message(user, None, request.POST)
+    except chat.ChatRefused as refusal:
+        context = await _page_context(user, None, draft=request.POST, errors=refusal.errors)
+        if request.htmx:
+            response = render(request, "conversations/partials/composer.html", context)
+            return reswap(retarget(response, "#composer"), "outerHTML")
+        return render(request, "conversations/chat.html", context, status=400)
+    if not request.htmx:
+        return redirect("conversations:detail", turn.conversation.id)
+    context = await _page_context(user, turn.conversation)
+    response = render(request, "conversations/partials/chat_app.html", context)
+    return push_url(response, turn.conversation.get_absolute_url())
+
+
+@login_required
+@require_GET
+async def message(
+    request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
+) -> HttpResponse:
+    found = await _owned_message(request, conversation_id, message_id)
+    return render(request, "conversations/partials/message.html", message_context(found))
+
+
+@login_required
+@require_GET
+async def edit_message(
+    request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
+) -> HttpResponse:
+    found = await _owned_message(request, conversation_id, message_id, role=Message.Role.USER)
+    return render(request, "conversations/partials/edit_message.html", {"message": found})
+
+
+async def _owned_conversation(user: Any, conversation_id: uuid.UUID) -> Conversation:
+    try:
+        return await Conversation.objects.for_user(user).aget(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        raise Http404("No such conversation") from None
+
+
+async def _owned_message(
+    request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID, role: str | None = None
+) -> Message:
+    messages = Message.objects.for_user(await request.auser()).filter(
+        conversation_id=conversation_id
+    )
+    if role:
+        messages = messages.filter(role=role)
+    try:
+        return await messages.aget(pk=message_id)
+    except Message.DoesNotExist:
+        raise Http404("No such message") from None
+
+
+async def _page_context(
+    user: Any,
+    conversation: Conversation | None,
+    *,
+    draft: Any = None,
+    errors: list[str] | None = None,
+) -> dict[str, Any]:
+    owned = Conversation.objects.for_user(user)
+    catalog: ModelCatalog = await load_catalog()
+    messages: list[dict[str, Any]] = []
+    streaming = False
+    if conversation is not None:
+        thread = Message.objects.for_user(user).filter(conversation=conversation)
+        await sync_to_async(thread.reap_expired)()
+        for found in [m async for m in thread.order_by("created_at", "-role")]:
+            messages.append(message_context(found))
+            streaming = streaming or found.state == Message.State.STREAMING
+    last_used = conversation or await owned.only("model").exclude(model="").afirst()
+    return {
+        "conversation": conversation,
+        "conversations": [c async for c in owned.only("id", "title", "updated_at")[:100]],
+        "catalog": catalog,
+        "selected_model": (draft or {}).get("model") or (last_used.model if last_used else ""),
+        "messages": messages,
+        "streaming": streaming,
+        "draft": draft or {},
+        "errors": errors or [],
+        "settings_values": _settings_values(conversation, draft),
+        "max_message_chars": chat.max_message_chars(),
+    }
+
+
+def _settings_values(conversation: Conversation | None, draft: Any) -> dict[str, Any]:
+    if draft:
+        return {key: draft.get(key, "") for key in chat.SETTINGS_KEYS}
+    if conversation is None:
+        return {"think": True}
+    return {
+        "system_prompt": conversation.system_prompt,
+        "think": conversation.think,
+        **conversation.options,
+    }

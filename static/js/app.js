@@ -1,2 +1,104 @@
 // chatsite's only hand-written script: small behaviours htmx does not cover.
 "use strict";
+
+(function () {
+  function composerInput() {
+    return document.getElementById("composer-input");
+  }
+
+  function isStreaming() {
+    return Boolean(document.getElementById("stop-button"));
+  }
+
+  function showComposerError(text) {
+    const box = document.getElementById("composer-errors");
+    if (box) box.textContent = text;
+  }
+
+  // Refuse an empty or over-long message before it leaves the page; the server checks again.
+  function composerProblem(form) {
+    const input = form.querySelector("#composer-input");
+    if (!input) return "";
+    if (!input.value.trim()) return "Type a message first.";
+    const limit = Number(form.dataset.maxChars || 0);
+    if (limit && input.value.length > limit) {
+      return "Your message is " + input.value.length.toLocaleString("en-US") +
+        " characters long; the limit is " + limit.toLocaleString("en-US") +
+        ". Shorten it and send again.";
+    }
+    return "";
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.id !== "composer") return;
+    const problem = isStreaming() ? "" : composerProblem(form);
+    if (isStreaming() || problem) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      if (problem) showComposerError(problem);
+    }
+  }, true);
+
+  // Enter sends, Shift+Enter adds a new line.
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (!(target instanceof HTMLTextAreaElement) || event.key !== "Enter") return;
+    if (event.shiftKey || event.isComposing) return;
+    const form = target.closest("form");
+    if (!form || (form.id !== "composer" && !form.classList.contains("edit-form"))) return;
+    event.preventDefault();
+    if (form.id === "composer" && isStreaming()) return;
+    form.requestSubmit();
+  });
+
+  // The thinking toggle only applies to models that can think.
+  function syncThinkToggle() {
+    const picker = document.getElementById("model-picker");
+    const field = document.getElementById("think-field");
+    if (!picker || !field) return;
+    const option = picker.selectedOptions[0];
+    field.hidden = !(option && option.dataset.thinking === "1");
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "model-picker") syncThinkToggle();
+  });
+  document.addEventListener("DOMContentLoaded", syncThinkToggle);
+  document.addEventListener("htmx:afterSettle", syncThinkToggle);
+
+  // Keep the newest text in view while a reply streams, unless the reader scrolled up.
+  let followStream = true;
+  document.addEventListener("scroll", function (event) {
+    const box = event.target;
+    if (box && box.id === "messages") {
+      followStream = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    }
+  }, true);
+  function scrollToEnd() {
+    const box = document.getElementById("messages");
+    if (box && followStream) box.scrollTop = box.scrollHeight;
+  }
+  document.addEventListener("htmx:wsAfterMessage", scrollToEnd);
+  document.addEventListener("DOMContentLoaded", scrollToEnd);
+  document.addEventListener("htmx:afterSettle", scrollToEnd);
+
+  // After the server accepts a message it sends a fresh, empty composer: keep typing there.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    const input = composerInput();
+    if (input && event.detail && event.detail.target && event.detail.target.id === "composer-input") {
+      input.focus();
+    }
+  });
+
+  // Copy buttons on code blocks rendered by the server.
+  document.addEventListener("click", function (event) {
+    const button = event.target instanceof Element ? event.target.closest(".copy-code") : null;
+    if (!button) return;
+    const code = button.closest(".codeblock")?.querySelector("pre");
+    if (!code || !navigator.clipboard) return;
+    navigator.clipboard.writeText(code.innerText).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = "Copy"; }, 1500);
+    });
+  });
+})();

@@ -1,0 +1,276 @@
+"""What a user can do to a conversation: send, regenerate, edit and resend, stop.
+
+Plain async functions that consumers and views call and tests drive directly. Each validates,
+stores the user's side first, announces the new turn to the conversation's group, and starts a
+generation that belongs to no socket.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from chatsite.ollama import ChatMessage
+from conversations import frames
+from conversations.catalog import ModelCatalog, load_catalog
+from conversations.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
+from conversations.generation import (
+    PROCESS_ID,
+    GenerationTiming,
+    ReplyJob,
+    control_group,
+    conversation_group,
+    start_generation,
+)
+from conversations.models import Conversation, Message
+
+SETTINGS_KEYS = ("system_prompt", "temperature", "top_p", "num_ctx", "num_predict", "seed", "think")
+BUSY = "A reply is still being written. Stop it or wait for it to finish before sending another."
+
+
+def max_message_chars() -> int:
+    return settings.CHAT_MAX_MESSAGE_CHARS
+
+
+class ChatRefused(Exception):
+    """A request the user has to correct; each error is a sentence shown to them."""
+
+    def __init__(self, *errors: str) -> None:
+        super().__init__(" ".join(errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    conversation: Conversation
+    user_message: Message | None
+    reply: Message
+    user_message_is_new: bool = True
+    removed_ids: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    model: str
+    system_prompt: str
+    options: dict[str, Any]
+    think: bool
+    model_thinks: bool
+
+
+async def send_message(
+    user: Any, conversation: Conversation | None, data: Mapping[str, Any]
+) -> StartedTurn:
+    """Start a new turn with the user's message; a new conversation when none is given."""
+    form = SendForm(data)
+    if not form.is_valid():
+        raise ChatRefused(*form_errors(form))
+    turn_settings = await _checked_settings(form)
+    turn = await _begin_turn(
+        user, conversation, turn_settings, new_text=form.cleaned_data["message"]
+    )
+    await _announce_and_start(turn, turn_settings)
+    return turn
+
+
+async def regenerate(user: Any, conversation: Conversation) -> StartedTurn:
+    """Replace the last reply (or a failed one: this is also Retry) with a new one."""
+    turn_settings = await _checked_settings(_stored_settings_form(conversation))
+    turn = await _begin_turn(user, conversation, turn_settings, replace_last_reply=True)
+    await _announce_and_start(turn, turn_settings)
+    return turn
+
+
+async def edit_and_resend(
+    user: Any, conversation: Conversation, data: Mapping[str, Any]
+) -> StartedTurn:
+    """Change the last user message and answer it again; the old reply is replaced."""
+    form = EditForm(data)
+    if not form.is_valid():
+        raise ChatRefused(*form_errors(form))
+    turn_settings = await _checked_settings(_stored_settings_form(conversation))
+    turn = await _begin_turn(
+        user,
+        conversation,
+        turn_settings,
+        edit=(form.cleaned_data["message_id"], form.cleaned_data["message"]),
+    )
+    await _announce_and_start(turn, turn_settings)
+    return turn
+
+
+async def stop(conversation: Conversation) -> None:
+    """Ask whichever process runs this conversation's generation to stop it."""
+    await get_channel_layer().group_send(control_group(conversation.id), {"type": "chat.stop"})
+
+
+def _stored_settings_form(conversation: Conversation) -> ConversationSettingsForm:
+    return ConversationSettingsForm(
+        {
+            "model": conversation.model,
+            "system_prompt": conversation.system_prompt,
+            "think": "on" if conversation.think else "",
+            **{k: v for k, v in conversation.options.items() if v is not None},
+        }
+    )
+
+
+async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
+    if not form.is_valid():
+        raise ChatRefused(*form_errors(form))
+    catalog = await load_catalog()
+    model = form.cleaned_data["model"]
+    choice = catalog.find(model)
+    if catalog.reachable and choice is None:
+        raise ChatRefused(_not_installed(model, catalog))
+    return TurnSettings(
+        model=choice.name if choice else model,
+        system_prompt=form.cleaned_data["system_prompt"],
+        options=form.ollama_options(),
+        think=form.cleaned_data["think"],
+        model_thinks=bool(choice and choice.thinking),
+    )
+
+
+def _not_installed(model: str, catalog: ModelCatalog) -> str:
+    return f"The model '{model}' is not installed on Ollama at {catalog.host}. Pick another model."
+
+
+@sync_to_async
+def _begin_turn(
+    user: Any,
+    conversation: Conversation | None,
+    turn_settings: TurnSettings,
+    *,
+    new_text: str | None = None,
+    replace_last_reply: bool = False,
+    edit: tuple[uuid.UUID, str] | None = None,
+) -> StartedTurn:
+    """Store the user's side of a turn and the reply placeholder, atomically.
+
+    The conversation row is locked so two sends at once cannot both start a generation.
+    """
+    with transaction.atomic():
+        if conversation is None:
+            conversation = Conversation.objects.create(
+                owner=user, title=Truncator(new_text or "").chars(60)
+            )
+        else:
+            conversation = (
+                Conversation.objects.for_user(user).select_for_update().get(pk=conversation.pk)
+            )
+        messages = Message.objects.for_user(user).filter(conversation=conversation)
+        messages.reap_expired()
+        if messages.live_streaming().exists():
+            raise ChatRefused(BUSY)
+        history = list(messages.order_by("created_at", "-role"))
+        removed_ids = [m.pk for m in history]
+        user_message = _apply_user_side(conversation, history, new_text, replace_last_reply, edit)
+        kept = {m.pk for m in history}
+        removed_ids = [pk for pk in removed_ids if pk not in kept]
+        conversation.model = turn_settings.model
+        conversation.system_prompt = turn_settings.system_prompt
+        conversation.options = turn_settings.options
+        conversation.think = turn_settings.think
+        conversation.save()
+        reply = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            state=Message.State.STREAMING,
+            model=turn_settings.model,
+            options=turn_settings.options,
+            lease_owner=PROCESS_ID,
+            lease_expires_at=timezone.now() + timedelta(seconds=GenerationTiming.lease_seconds),
+        )
+    return StartedTurn(
+        conversation,
+        user_message,
+        reply,
+        user_message_is_new=new_text is not None,
+        removed_ids=tuple(removed_ids),
+    )
+
+
+def _apply_user_side(
+    conversation: Conversation,
+    history: list[Message],
+    new_text: str | None,
+    replace_last_reply: bool,
+    edit: tuple[uuid.UUID, str] | None,
+) -> Message | None:
+    """Change the stored history for this turn; history is updated in place."""
+    if new_text is not None:
+        message = Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, content=new_text
+        )
+        history.append(message)
+        return message
+    if replace_last_reply:
+        if not history or history[-1].role != Message.Role.ASSISTANT:
+            raise ChatRefused("There is no reply to regenerate.")
+        history.pop().delete()
+        return None
+    message_id, text = edit  # type: ignore[misc]
+    users = [m for m in history if m.role == Message.Role.USER]
+    if not users or users[-1].pk != message_id:
+        raise ChatRefused("Only your last message can be edited.")
+    message = users[-1]
+    for later in history[history.index(message) + 1 :]:
+        later.delete()
+    del history[history.index(message) + 1 :]
+    message.content = text
+    message.save(update_fields=["content"])
+    return message
+
+
+def chat_history(conversation: Conversation, messages: list[Message]) -> list[ChatMessage]:
+    """What the model is sent: the system prompt, then every turn with text.
+
+    Failed replies (no text) are left out; stopped and interrupted replies are sent as far as
+    they got, since that is what the user saw and answered.
+    """
+    history = []
+    if conversation.system_prompt.strip():
+        history.append(ChatMessage(role="system", content=conversation.system_prompt))
+    for message in messages:
+        if message.role == Message.Role.ASSISTANT and not message.content:
+            continue
+        history.append(ChatMessage(role=message.role, content=message.content))
+    return history
+
+
+async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) -> None:
+    conversation, reply = turn.conversation, turn.reply
+    earlier = [
+        m
+        async for m in Message.objects.filter(conversation=conversation)
+        .exclude(pk=reply.pk)
+        .order_by("created_at", "-role")
+    ]
+    job = ReplyJob(
+        conversation_id=conversation.id,
+        owner_id=conversation.owner_id,
+        message=reply,
+        model=turn_settings.model,
+        history=chat_history(conversation, earlier),
+        options=turn_settings.options,
+        # Never send `think` to a model without the capability: Ollama answers 400.
+        think=turn_settings.think if turn_settings.model_thinks else None,
+        make_title=not any(m.role == Message.Role.ASSISTANT for m in earlier),
+        first_user_text=next((m.content for m in earlier if m.role == Message.Role.USER), ""),
+    )
+    await get_channel_layer().group_send(
+        conversation_group(conversation.id),
+        {"type": "chat.frame", "html": frames.turn_started(turn)},
+    )
+    start_generation(job)

@@ -1,0 +1,78 @@
+"""HTML frames sent over chat sockets: htmx out-of-band envelopes rendered from templates."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from conversations.models import Message
+from conversations.rendering import StreamUpdate, render_markdown, stable_boundary
+
+if TYPE_CHECKING:
+    from conversations.chat import StartedTurn
+
+
+def message_context(message: Message) -> dict[str, Any]:
+    """What the message partial needs: a streaming reply shows its unfinished block as text."""
+    if message.role != Message.Role.ASSISTANT:
+        return {"message": message}
+    if message.state == Message.State.STREAMING:
+        boundary = stable_boundary(message.content)
+        return {
+            "message": message,
+            "blocks_html": render_markdown(message.content[:boundary]),
+            "tail": message.content[boundary:],
+        }
+    return {"message": message, "blocks_html": render_markdown(message.content), "tail": ""}
+
+
+def turn_started(turn: StartedTurn) -> str:
+    return render_to_string(
+        "conversations/frames/turn_started.html",
+        {
+            "turn": turn,
+            "user_context": turn.user_message and message_context(turn.user_message),
+            "reply_context": message_context(turn.reply),
+        },
+    )
+
+
+def delta(message_id: uuid.UUID, update: StreamUpdate | None, thinking: str) -> str:
+    return render_to_string(
+        "conversations/frames/delta.html",
+        {"message_id": message_id, "update": update, "thinking": thinking},
+    )
+
+
+def message_replaced(
+    message: Message, *, blocks_html: SafeString | None = None, tail: str = ""
+) -> str:
+    """The whole message again, for a socket that joins late or reconnects."""
+    context = message_context(message)
+    if blocks_html is not None:
+        context |= {"blocks_html": blocks_html, "tail": tail}
+    return render_to_string("conversations/frames/message_replaced.html", context)
+
+
+def finished(message: Message, final_blocks: str) -> str:
+    return render_to_string(
+        "conversations/frames/finished.html", {"message": message, "final_blocks": final_blocks}
+    )
+
+
+def title_changed(conversation_id: uuid.UUID, title: str) -> str:
+    return render_to_string(
+        "conversations/frames/title.html", {"conversation_id": conversation_id, "title": title}
+    )
+
+
+def refused(errors: list[str]) -> str:
+    return render_to_string("conversations/frames/refused.html", {"errors": errors})
+
+
+def accepted() -> str:
+    """For the sending socket only: clear its composer (other tabs keep their drafts)."""
+    return render_to_string("conversations/frames/accepted.html")

@@ -1,0 +1,348 @@
+"""The reply generation task: Ollama stream -> coalesced frames to the conversation's group.
+
+A generation belongs to no socket. It streams from Ollama, broadcasts HTML frames to the
+conversation's group, flushes text to the database about once a second (renewing its lease),
+answers sync requests from sockets that join mid-stream, and stops when asked on the channel layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from channels.db import aclose_old_connections
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.utils import timezone
+
+from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
+from conversations import frames
+from conversations.models import Conversation, Message
+from conversations.rendering import StreamingRenderer
+
+logger = logging.getLogger(__name__)
+
+# Identifies this process as the owner of the generations it runs (see Message.lease_owner).
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+# Tasks must be referenced somewhere or the event loop may garbage-collect them mid-run.
+_running_tasks: set[asyncio.Task[Any]] = set()
+
+
+def conversation_group(conversation_id: uuid.UUID) -> str:
+    """Every socket showing the conversation listens here."""
+    return f"chat.{conversation_id.hex}"
+
+
+def control_group(conversation_id: uuid.UUID) -> str:
+    """The running generation listens here for stop and sync requests."""
+    return f"chat-control.{conversation_id.hex}"
+
+
+def user_group(user_id: int) -> str:
+    """Every socket of one user listens here (sidebar updates such as new titles)."""
+    return f"user.{user_id}"
+
+
+@dataclass(frozen=True)
+class GenerationTiming:
+    flush_interval: float = 1.0
+    coalesce_window: float = 0.025
+    lease_seconds: float = 15.0
+    sync_timeout: float = 2.0
+
+
+@dataclass
+class ReplyJob:
+    """Everything a generation needs, gathered before it starts (no ORM access needed to stream)."""
+
+    conversation_id: uuid.UUID
+    owner_id: int
+    message: Message
+    model: str
+    history: list[ChatMessage]
+    options: dict[str, Any] = field(default_factory=dict)
+    think: bool | None = None
+    make_title: bool = False
+    first_user_text: str = ""
+
+
+class Generation:
+    def __init__(
+        self,
+        job: ReplyJob,
+        *,
+        layer: BaseChannelLayer | None = None,
+        client_factory: Callable[[], OllamaClient] = OllamaClient,
+        timing: GenerationTiming | None = None,
+    ) -> None:
+        self.job = job
+        self.layer = layer or get_channel_layer()
+        self.client_factory = client_factory
+        self.timing = timing or GenerationTiming()
+        self.id = uuid.uuid4().hex
+        self.renderer = StreamingRenderer()
+        self.thinking = ""
+        self.seq = 0
+        self.metrics: ChatMetrics | None = None
+        self.done_reason: str | None = None
+        self.stop_requested = False
+        self._pending_content: list[str] = []
+        self._pending_thinking: list[str] = []
+        self._dirty = asyncio.Event()
+        self._finished = False
+        self._emit_lock = asyncio.Lock()
+        self._flushed_length = (0, 0)
+        self._control_channel = ""
+
+    @property
+    def text(self) -> str:
+        return self.renderer.text + "".join(self._pending_content)
+
+    @property
+    def group(self) -> str:
+        return conversation_group(self.job.conversation_id)
+
+    async def run(self) -> str:
+        """Stream the reply to the end, a stop, or an error; return the final state."""
+        self._control_channel = await self.layer.new_channel()
+        await self.layer.group_add(control_group(self.job.conversation_id), self._control_channel)
+        helpers = [
+            asyncio.create_task(self._listen_for_control()),
+            asyncio.create_task(self._flush_periodically()),
+        ]
+        sender = asyncio.create_task(self._send_frames())
+        stream = asyncio.create_task(self._stream())
+        self._stream_task = stream
+        state, error = Message.State.INTERRUPTED, ""
+        try:
+            state, error = await stream
+        except asyncio.CancelledError:
+            if not self.stop_requested:
+                raise
+            state = Message.State.STOPPED
+        finally:
+            self._finished = True
+            self._dirty.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self.layer.group_discard(
+                control_group(self.job.conversation_id), self._control_channel
+            )
+        # A long stream can outlive the database connection's max age.
+        await aclose_old_connections()
+        await self._finish(state, error)
+        if state == Message.State.COMPLETE and self.job.make_title:
+            await self._make_title()
+        return state
+
+    async def _stream(self) -> tuple[str, str]:
+        job = self.job
+        try:
+            async with (
+                self.client_factory() as client,
+                contextlib.aclosing(
+                    client.chat(job.model, job.history, options=job.options, think=job.think)
+                ) as chunks,
+            ):
+                async for chunk in chunks:
+                    if chunk.thinking:
+                        self._pending_thinking.append(chunk.thinking)
+                        self._dirty.set()
+                    if chunk.content:
+                        self._pending_content.append(chunk.content)
+                        self._dirty.set()
+                    if chunk.done:
+                        self.metrics = chunk.metrics
+                        self.done_reason = chunk.done_reason
+        except OllamaError as error:
+            received = self.text or self.thinking or self._pending_thinking
+            state = Message.State.INTERRUPTED if received else Message.State.FAILED
+            return state, str(error)
+        return Message.State.COMPLETE, ""
+
+    async def _send_frames(self) -> None:
+        """The first token goes out at once; tokens arriving within the window share a frame."""
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self._emit_delta()
+            if self._finished:
+                return
+            await asyncio.sleep(self.timing.coalesce_window)
+
+    async def _emit_delta(self) -> None:
+        async with self._emit_lock:
+            content = "".join(self._pending_content)
+            thinking = "".join(self._pending_thinking)
+            self._pending_content.clear()
+            self._pending_thinking.clear()
+            if not content and not thinking:
+                return
+            self.thinking += thinking
+            update = self.renderer.feed(content) if content else None
+            await self._broadcast(frames.delta(self.job.message.id, update, thinking))
+
+    async def _broadcast(self, html: str) -> None:
+        self.seq += 1
+        await self.layer.group_send(
+            self.group,
+            {"type": "chat.frame", "html": html, "generation": self.id, "seq": self.seq},
+        )
+
+    async def _listen_for_control(self) -> None:
+        while True:
+            event = await self.layer.receive(self._control_channel)
+            if event.get("type") == "chat.stop" and not self.stop_requested:
+                self.stop_requested = True
+                self._stream_task.cancel()
+            elif event.get("type") == "chat.sync" and event.get("reply_channel"):
+                await self._answer_sync(event["reply_channel"])
+
+    async def _answer_sync(self, reply_channel: str) -> None:
+        async with self._emit_lock:
+            blocks_html, tail = self.renderer.snapshot()
+            html = frames.message_replaced(
+                self._snapshot_message(), blocks_html=blocks_html, tail=tail
+            )
+            await self.layer.send(
+                reply_channel,
+                {"type": "chat.synced", "html": html, "generation": self.id, "seq": self.seq},
+            )
+
+    def _snapshot_message(self) -> Message:
+        message = self.job.message
+        message.content = self.renderer.text
+        message.thinking = self.thinking
+        message.state = Message.State.STREAMING
+        return message
+
+    async def _flush_periodically(self) -> None:
+        """Write the text so far about once a second, and renew the lease even when idle."""
+        lease_renewed = timezone.now()
+        while True:
+            await asyncio.sleep(self.timing.flush_interval)
+            now = timezone.now()
+            text, thinking = self.renderer.text, self.thinking
+            changed = (len(text), len(thinking)) != self._flushed_length
+            if not changed and (now - lease_renewed).total_seconds() < self.lease_renew_after:
+                continue
+            fields: dict[str, Any] = {"lease_expires_at": self._lease_expiry(now)}
+            if changed:
+                fields |= {"content": text, "thinking": thinking}
+            await Message.objects.filter(pk=self.job.message.pk).aupdate(**fields)
+            self._flushed_length = (len(text), len(thinking))
+            lease_renewed = now
+
+    @property
+    def lease_renew_after(self) -> float:
+        return self.timing.lease_seconds / 3
+
+    def _lease_expiry(self, now: Any) -> Any:
+        return now + timedelta(seconds=self.timing.lease_seconds)
+
+    async def _finish(self, state: str, error: str) -> None:
+        final_blocks = self.renderer.finish()
+        message = self.job.message
+        message.content = self.renderer.text
+        message.thinking = self.thinking
+        message.state = state
+        message.error = error
+        message.finished_at = timezone.now()
+        message.lease_owner = ""
+        message.lease_expires_at = None
+        if self.metrics:
+            message.prompt_eval_count = self.metrics.prompt_eval_count or None
+            message.eval_count = self.metrics.eval_count or None
+            message.eval_duration_ns = self.metrics.eval_duration or None
+            message.total_duration_ns = self.metrics.total_duration or None
+        await message.asave(
+            update_fields=[
+                "content",
+                "thinking",
+                "state",
+                "error",
+                "finished_at",
+                "lease_owner",
+                "lease_expires_at",
+                "prompt_eval_count",
+                "eval_count",
+                "eval_duration_ns",
+                "total_duration_ns",
+            ]
+        )
+        await Conversation.objects.filter(pk=self.job.conversation_id).aupdate(
+            updated_at=timezone.now()
+        )
+        await self._broadcast(frames.finished(message, final_blocks))
+
+    async def _make_title(self) -> None:
+        prompt = (
+            "Write a title of at most six words for a conversation that begins with the "
+            "message below. Answer with the title only, no quotes.\n\n"
+            + self.job.first_user_text[:2000]
+        )
+        try:
+            async with self.client_factory() as client:
+                result = await client.generate(self.job.model, prompt, think=False)
+        except OllamaError as error:
+            logger.info("title generation failed, keeping the first words: %s", error)
+            return
+        title = clean_title(result.response)
+        if not title:
+            return
+        await Conversation.objects.filter(pk=self.job.conversation_id).aupdate(title=title)
+        html = frames.title_changed(self.job.conversation_id, title)
+        await self.layer.group_send(
+            user_group(self.job.owner_id), {"type": "chat.frame", "html": html}
+        )
+
+
+def clean_title(raw: str) -> str:
+    """A model's title answer, reduced to one short line without quotes or a trailing dot."""
+    lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    title = lines[0].strip().strip("\"'`*#").strip()
+    if title.lower().startswith("title:"):
+        title = title[len("title:") :].strip()
+    return title.rstrip(".").strip()[:80]
+
+
+def start_generation(job: ReplyJob, **kwargs: Any) -> asyncio.Task[str]:
+    """Run a generation as its own task on the running loop: it outlives the socket that asked."""
+    generation = Generation(job, **kwargs)
+    # A fresh context: a task started inside a request must not inherit the request's
+    # thread-sensitive executor, which Django shuts down when the response is sent.
+    task = asyncio.get_running_loop().create_task(
+        _run_logged(generation), context=contextvars.Context()
+    )
+    _running_tasks.add(task)
+    task.add_done_callback(_running_tasks.discard)
+    return task
+
+
+async def _run_logged(generation: Generation) -> str:
+    try:
+        return await generation.run()
+    except Exception:
+        logger.exception("generation %s failed unexpectedly", generation.id)
+        await Message.objects.filter(pk=generation.job.message.pk).aupdate(
+            state=Message.State.INTERRUPTED,
+            error="The reply stopped because of an internal error; the text so far was kept.",
+            content=generation.renderer.text,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        raise
