@@ -9,7 +9,8 @@ from chatsite import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/", include("chatsite.accounts.urls")),
+    path("accounts/", include("chatsite.accounts.auth_urls")),
+    path("", include("chatsite.accounts.urls")),  # sign-up, waiting page, manage/users, settings
     path("manage/models/", include("chatsite.library.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("conversations.urls")),

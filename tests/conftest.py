@@ -1,10 +1,11 @@
-"""Shared fixtures: the cast of users (alice, bob), their clients, and the Ollama stand-in."""
+"""Shared fixtures: the cast of users (alice, bob, ada the admin), their clients, the stand-in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 
 from chatsite.accounts.models import User
@@ -12,9 +13,40 @@ from tests.factories import make_user
 from tests.ollama_standin import OllamaStandin, running_standin
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Make an SQLite test database a file, so browser tests' daphne process can share it.
+
+    This lives here, not in tests/browser/: the test database is created once per session, for
+    whichever test asks first, so the choice has to be the same for every test.
+    """
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_name = tmp_path_factory.mktemp("database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_name)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def empty_static_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("static"))
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings, empty_static_root: str) -> None:
+    # The manifest storage needs collectstatic first; tests render pages without running it.
+    # An existing (empty) STATIC_ROOT keeps whitenoise from warning on every request.
+    settings.STATIC_ROOT = empty_static_root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture
@@ -38,6 +70,18 @@ def alice_client(alice: User) -> Client:
 def bob_client(bob: User) -> Client:
     client = Client()
     client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return make_user("ada", admin=True, display_name="Ada Admin")
+
+
+@pytest.fixture
+def admin_client(admin_user: User) -> Client:
+    client = Client()
+    client.force_login(admin_user)
     return client
 
 

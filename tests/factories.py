@@ -10,8 +10,20 @@ from conversations.models import Conversation, Message
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_user(username: str = "alice", *, password: str = PASSWORD, **fields: Any) -> User:
-    return User.objects.create_user(username=username, password=password, **fields)
+def make_user(
+    username: str = "alice",
+    *,
+    password: str = PASSWORD,
+    approved: bool = True,
+    admin: bool = False,
+    **fields: Any,
+) -> User:
+    """An existing member by default: approved, active, not an admin."""
+    fields.setdefault("is_staff", admin)
+    fields.setdefault("is_superuser", admin)
+    return User.objects.create_user(
+        username=username, password=password, is_approved=approved, **fields
+    )
 
 
 def make_conversation(owner: User, **fields: Any) -> Conversation:

@@ -1,14 +1,181 @@
-"""The user account: Django's user plus what chatsite needs to know about a person."""
+"""The user account (approval, admin role, last seen) and the site settings singleton.
+
+Role changes that must keep at least one admin are manager methods under one transaction.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models, transaction
+from django.utils import timezone
+
+# "Last seen" is for humans reading the user list: a minute's precision is plenty and keeps
+# page views from writing a row each.
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+class LastAdminError(Exception):
+    """The change would leave the site without an active admin."""
+
+    def __init__(self) -> None:
+        super().__init__("chatsite needs at least one admin: make someone else an admin first.")
+
+
+class SiteSettings(models.Model):
+    """One row of site-wide choices that admins make on /manage/settings/."""
+
+    class SignupMode(models.TextChoices):
+        OPEN = "open", "Open: new accounts can use the site at once"
+        APPROVAL = "approval", "Approval: an admin approves each new account"
+        CLOSED = "closed", "Closed: only admins create accounts"
+
+    signup_mode = models.CharField(
+        max_length=16, choices=SignupMode.choices, default=SignupMode.APPROVAL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="site_settings_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Site settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> SiteSettings:
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+    @classmethod
+    def lock(cls) -> SiteSettings:
+        """Load the row locked for this transaction: sign-ups wait for each other on it."""
+        cls.load()
+        return cls.objects.select_for_update().get(pk=1)
+
+
+class AccountManager(UserManager["User"]):
+    def admins(self) -> models.QuerySet[User]:
+        return self.filter(is_active=True, is_staff=True, is_approved=True)
+
+    def with_conversation_count(self) -> models.QuerySet[User]:
+        """For the admins' user list: a count per account, not the conversations themselves."""
+        return self.annotate(conversation_count=models.Count("conversations"))
+
+    def signup_is_open(self) -> bool:
+        """Open unless an admin closed it; a fresh install always lets the first person in."""
+        if not self.exists():
+            return True
+        return SiteSettings.load().signup_mode != SiteSettings.SignupMode.CLOSED
+
+    def sign_up(self, *, username: str, password: str, display_name: str = "") -> User | None:
+        """Create an account as the sign-up mode says; None when sign-up is closed.
+
+        The first account on a fresh install is the admin, whatever the mode.
+        """
+        with transaction.atomic():
+            mode = SiteSettings.lock().signup_mode
+            first = not self.exists()
+            if mode == SiteSettings.SignupMode.CLOSED and not first:
+                return None
+            user = self.model(username=username, display_name=display_name)
+            user.set_password(password)
+            user.is_approved = first or mode == SiteSettings.SignupMode.OPEN
+            user.is_staff = user.is_superuser = first
+            user.save()
+            return user
+
+    def set_admin(self, user: User, admin: bool) -> None:
+        with transaction.atomic():
+            if not admin:
+                self._keep_another_admin(user)
+            user.is_staff = user.is_superuser = admin
+            if admin:
+                user.is_approved = True
+            user.save(update_fields=["is_staff", "is_superuser", "is_approved"])
+
+    def approve(self, user: User) -> None:
+        user.is_approved = True
+        user.save(update_fields=["is_approved"])
+
+    def set_active(self, user: User, active: bool) -> None:
+        with transaction.atomic():
+            if not active:
+                self._keep_another_admin(user)
+            user.is_active = active
+            user.save(update_fields=["is_active"])
+
+    def remove(self, user: User) -> None:
+        """Delete the account and, through the foreign keys, everything it owns."""
+        with transaction.atomic():
+            self._keep_another_admin(user)
+            user.delete()
+
+    def _keep_another_admin(self, user: User) -> None:
+        admins = list(self.admins().select_for_update().values_list("pk", flat=True))
+        if admins == [user.pk]:
+            raise LastAdminError
 
 
 class User(AbstractUser):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        AWAITING = "awaiting", "Awaiting approval"
+        DEACTIVATED = "deactivated", "Deactivated"
+
     display_name = models.CharField(max_length=150, blank=True)
+    # Accounts exist approved unless the sign-up mode says otherwise (see AccountManager.sign_up).
+    is_approved = models.BooleanField(
+        "approved", default=True, help_text="Unapproved accounts only see the waiting page."
+    )
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    objects = AccountManager()
 
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def is_site_admin(self) -> bool:
+        return self.is_active and self.is_approved and self.is_staff
+
+    @property
+    def role(self) -> User.Role:
+        return self.Role.ADMIN if self.is_staff else self.Role.MEMBER
+
+    @property
+    def status(self) -> User.Status:
+        if not self.is_active:
+            return self.Status.DEACTIVATED
+        return self.Status.ACTIVE if self.is_approved else self.Status.AWAITING
+
+    def touch_last_seen(self) -> bool:
+        """Record a visit, writing at most once a minute; True when a row was written."""
+        now = timezone.now()
+        if self.last_seen and now - self.last_seen < LAST_SEEN_EVERY:
+            return False
+        self.last_seen = now
+        type(self).objects.filter(pk=self.pk).update(last_seen=now)
+        return True
+
+    async def atouch_last_seen(self) -> bool:
+        """touch_last_seen for consumers: the same rule, without blocking the event loop."""
+        now = timezone.now()
+        if self.last_seen and now - self.last_seen < LAST_SEEN_EVERY:
+            return False
+        self.last_seen = now
+        await type(self).objects.filter(pk=self.pk).aupdate(last_seen=now)
+        return True

@@ -1,15 +1,30 @@
-"""Sign-in, sign-out and password change (Django's views), plus chatsite's own account pages."""
+"""chatsite's own account pages (namespace "accounts"): sign-up, waiting, and the admin pages.
+
+Sign-in, sign-out and password change keep Django's global names; see auth_urls.py.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from chatsite.accounts import manage_views, views
+
+app_name = "accounts"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/awaiting-approval/", views.awaiting_approval, name="awaiting_approval"),
+    path("manage/users/", manage_views.users, name="users"),
+    path("manage/users/new/", manage_views.user_create, name="user_create"),
+    path("manage/users/<int:pk>/approve/", manage_views.user_approve, name="user_approve"),
+    path("manage/users/<int:pk>/deactivate/", manage_views.user_deactivate, name="user_deactivate"),
+    path("manage/users/<int:pk>/reactivate/", manage_views.user_reactivate, name="user_reactivate"),
+    path("manage/users/<int:pk>/make-admin/", manage_views.user_make_admin, name="user_make_admin"),
     path(
-        "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
+        "manage/users/<int:pk>/remove-admin/",
+        manage_views.user_remove_admin,
+        name="user_remove_admin",
     ),
+    path("manage/users/<int:pk>/password/", manage_views.user_password, name="user_password"),
+    path("manage/users/<int:pk>/delete/", manage_views.user_delete, name="user_delete"),
+    path("manage/settings/", manage_views.site_settings, name="site_settings"),
 ]

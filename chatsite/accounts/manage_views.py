@@ -1,0 +1,152 @@
+"""Admin pages inside the site: the user list and its actions, and the site settings.
+
+Every view is admin_required (403 for everyone else); every change is a POST. Row actions
+answer htmx with the refreshed row and plain form posts with a redirect to the list.
+"""
+
+from __future__ import annotations
+
+from axes.utils import reset as reset_lockouts
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth.forms import SetPasswordForm
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from chatsite.accounts.decorators import admin_required
+from chatsite.accounts.forms import NewAccountForm, SiteSettingsForm
+from chatsite.accounts.models import LastAdminError, SiteSettings, User
+from chatsite.accounts.requests import AccountRequest
+
+
+def _row_or_list(
+    request: AccountRequest, account: User, notice: str, *, failed: bool = False
+) -> HttpResponse:
+    """htmx gets the account's refreshed row with the notice in it; a plain post, the list."""
+    if request.htmx:
+        row = User.objects.with_conversation_count().get(pk=account.pk)
+        context = {"account": row, "notice": notice, "failed": failed}
+        return render(request, "accounts/partials/user_row.html", context)
+    (messages.error if failed else messages.success)(request, notice)
+    return redirect("accounts:users")
+
+
+@admin_required
+@require_GET
+def users(request: AccountRequest) -> HttpResponse:
+    accounts = User.objects.with_conversation_count().order_by("is_approved", "date_joined")
+    return render(request, "accounts/users.html", {"accounts": accounts})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_create(request: AccountRequest) -> HttpResponse:
+    form = NewAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        account = form.save()
+        messages.success(request, f"Account {account.username} created. Tell them their password.")
+        return redirect("accounts:users")
+    return render(request, "accounts/user_create.html", {"form": form})
+
+
+@admin_required
+@require_POST
+def user_approve(request: AccountRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    User.objects.approve(account)
+    return _row_or_list(request, account, f"{account.username} is approved and can chat now.")
+
+
+@admin_required
+@require_POST
+def user_deactivate(request: AccountRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    if account == request.user:
+        return _row_or_list(
+            request, account, "You cannot deactivate your own account.", failed=True
+        )
+    try:
+        User.objects.set_active(account, False)
+    except LastAdminError as error:
+        return _row_or_list(request, account, str(error), failed=True)
+    return _row_or_list(request, account, f"{account.username} is deactivated and signed out.")
+
+
+@admin_required
+@require_POST
+def user_reactivate(request: AccountRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    User.objects.set_active(account, True)
+    return _row_or_list(request, account, f"{account.username} can sign in again.")
+
+
+@admin_required
+@require_POST
+def user_make_admin(request: AccountRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    User.objects.set_admin(account, True)
+    return _row_or_list(request, account, f"{account.username} is now an admin.")
+
+
+@admin_required
+@require_POST
+def user_remove_admin(request: AccountRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    try:
+        User.objects.set_admin(account, False)
+    except LastAdminError as error:
+        return _row_or_list(request, account, str(error), failed=True)
+    if account == request.user:  # these pages are no longer theirs
+        messages.success(request, "You are no longer an admin.")
+        chat = reverse("conversations:index")
+        return HttpResponseClientRedirect(chat) if request.htmx else redirect(chat)
+    return _row_or_list(request, account, f"{account.username} is no longer an admin.")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_password(request: AccountRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    form = SetPasswordForm(account, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        reset_lockouts(username=account.username)  # a new password ends any sign-in lockout
+        if account == request.user:
+            update_session_auth_hash(request, account)
+        messages.success(request, f"New password set for {account.username}.")
+        return redirect("accounts:users")
+    return render(request, "accounts/user_password.html", {"account": account, "form": form})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_delete(request: AccountRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes the account and its conversations."""
+    account = get_object_or_404(User.objects.with_conversation_count(), pk=pk)
+    if request.method == "POST":
+        deleting_self = account.pk == request.user.pk
+        try:
+            User.objects.remove(account)
+        except LastAdminError as error:
+            messages.error(request, str(error))
+            return redirect("accounts:users")
+        if deleting_self:
+            logout(request)
+            return redirect("login")
+        messages.success(request, f"{account.username} and their conversations are deleted.")
+        return redirect("accounts:users")
+    return render(request, "accounts/user_delete.html", {"account": account})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def site_settings(request: AccountRequest) -> HttpResponse:
+    form = SiteSettingsForm(request.POST or None, instance=SiteSettings.load())
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Saved. Sign-up is now {saved.get_signup_mode_display()}.")
+        return redirect("accounts:site_settings")
+    return render(request, "accounts/site_settings.html", {"form": form})

@@ -1,0 +1,57 @@
+"""Sign-up (by the site's sign-up mode) and the page unapproved accounts wait on."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from chatsite.accounts.forms import SignUpForm
+from chatsite.accounts.models import User
+from chatsite.accounts.requests import AccountRequest
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("conversations:index")
+    if not User.objects.signup_is_open():
+        return render(request, "accounts/signup_closed.html")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.sign_up(
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            display_name=form.cleaned_data["display_name"],
+        )
+        if user is None:  # an admin closed sign-up while the form was open
+            return render(request, "accounts/signup_closed.html")
+        login(request, user, backend=MODEL_BACKEND)
+        if user.is_site_admin:
+            messages.success(request, "Welcome! As the first account here, you are the admin.")
+        if not user.is_approved:
+            return redirect("accounts:awaiting_approval")
+        return redirect("conversations:index")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@never_cache
+@login_required
+@require_GET
+def awaiting_approval(request: AccountRequest) -> HttpResponse:
+    """The only page an unapproved account sees; htmx polls it and leaves once approved."""
+    if request.user.is_approved:
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("conversations:index"))
+        return redirect("conversations:index")
+    if request.htmx:
+        return render(request, "accounts/partials/awaiting_status.html")
+    return render(request, "accounts/awaiting_approval.html")

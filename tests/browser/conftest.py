@@ -1,0 +1,210 @@
+"""Browser-test infrastructure: a real daphne serving the test database, an Ollama stand-in, and
+Playwright driving Debian's chromium (never a downloaded browser).
+
+Tests ask for `live_site` (base `.url`, the stand-in as `.ollama`) and `page`; both come with
+`transactional_db`, so rows a test writes are committed where daphne can read them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from chatsite.accounts.models import User
+from tests.ollama_standin import OllamaStandin, running_standin
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGE_TIMEOUT_MS = 10_000
+DAPHNE_LOG = pytest.StashKey[Path]()
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    url: str
+    ollama: OllamaStandin
+
+    def at(self, path: str) -> str:
+        return self.url + path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_url() -> str:
+    """The test database (created by pytest-django) as DATABASE_URL for the daphne process."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    configured = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(configured._replace(path=f"/{name}"))
+
+
+def _wait_until_listening(port: int, daphne: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if daphne.poll() is not None:
+            pytest.fail(f"daphne exited with {daphne.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"daphne did not answer on port {port} within 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def browser_ollama() -> Iterator[OllamaStandin]:
+    """One stand-in for the session, so daphne keeps its OLLAMA_HOST; reset before each test."""
+    with running_standin() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def daphne_server(
+    request: pytest.FixtureRequest,
+    django_db_setup: None,
+    browser_ollama: OllamaStandin,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A real daphne on a free port, sharing the test database; yields its base URL."""
+    data_dir = tmp_path_factory.mktemp("site-data")
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DATA_DIR": str(data_dir),
+        # The same key as this process, so sessions made here (sign_in) are valid there too.
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_DEBUG": "false",
+        "OLLAMA_HOST": browser_ollama.url,
+        # Browser tests sign in and out a lot from one address; keep the lockout out of the way.
+        "LOGIN_FAILURE_LIMIT": "10000",
+    }
+    # With DEBUG off, whitenoise serves what collectstatic put in STATIC_ROOT (DATA_DIR/static).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    port = _free_port()
+    log = data_dir / "daphne.log"
+    request.config.stash[DAPHNE_LOG] = log
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    with log.open("wb") as log_file:
+        daphne = subprocess.Popen(
+            [*command, "chatsite.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_listening(port, daphne, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+            daphne.wait()
+
+
+@pytest.fixture
+def live_site(
+    transactional_db: None, daphne_server: str, browser_ollama: OllamaStandin
+) -> LiveSite:
+    browser_ollama.reset()
+    return LiveSite(url=daphne_server, ollama=browser_ollama)
+
+
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """Debian's chromium, started per test.
+
+    Playwright's sync API keeps an event loop running in this thread, which Django's ORM takes
+    for async code; the test body's ORM calls are plain sync code, so they are allowed while
+    the browser is up. Per test (not per session) so no other test runs under that allowance.
+    """
+    if not Path(CHROMIUM).exists():
+        message = f"chromium not found at {CHROMIUM}: install Debian's chromium"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser, live_site: LiveSite) -> Iterator[Page]:
+    """A fresh browser context and page per test (no cookies carried between tests)."""
+    context = chromium.new_context(base_url=live_site.url)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(page: Page, live_site: LiveSite) -> Callable[[User], None]:
+    """Sign a user in without the form: their session cookie goes into the page's context."""
+
+    def sign_in_as(user: User) -> None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_site.url}]
+        )
+
+    return sign_in_as
+
+
+@pytest.fixture
+def fast_password_hasher() -> None:
+    """Overrides the suite's MD5 hasher: daphne checks passwords with the default hashers."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """On a failing browser test, show what daphne logged."""
+    report = yield
+    log = item.config.stash.get(DAPHNE_LOG, None)
+    if report.failed and log is not None and log.exists():
+        report.sections.append(("daphne log", log.read_text(errors="replace")[-20_000:]))
+    return report
