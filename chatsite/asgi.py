@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django; websockets pass the origin check, then auth, then routes."""
+"""ASGI entry: HTTP goes to Django; websockets pass the origin check, then auth, then routes."""
 
 from __future__ import annotations
 

@@ -102,13 +102,13 @@ async def _page_context(
 ) -> dict[str, Any]:
     owned = Conversation.objects.for_user(user)
     catalog: ModelCatalog = await load_catalog()
-    messages: list[dict[str, Any]] = []
+    thread_items: list[dict[str, Any]] = []
     streaming = False
     if conversation is not None:
         thread = Message.objects.for_user(user).filter(conversation=conversation)
         await sync_to_async(thread.reap_expired)()
         for found in [m async for m in thread.order_by("created_at", "-role")]:
-            messages.append(message_context(found))
+            thread_items.append(message_context(found))
             streaming = streaming or found.state == Message.State.STREAMING
     last_used = conversation or await owned.only("model").exclude(model="").afirst()
     return {
@@ -116,7 +116,7 @@ async def _page_context(
         "conversations": [c async for c in owned.only("id", "title", "updated_at")[:100]],
         "catalog": catalog,
         "selected_model": (draft or {}).get("model") or (last_used.model if last_used else ""),
-        "messages": messages,
+        "thread": thread_items,
         "streaming": streaming,
         "draft": draft or {},
         "errors": errors or [],

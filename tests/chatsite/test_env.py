@@ -1,4 +1,4 @@
-"""Settings from the environment: typed readers that fail loudly, and OLLAMA_HOST like Ollama's CLI."""
+"""Settings from the environment: typed readers that fail loudly; OLLAMA_HOST as Ollama reads it."""
 
 from __future__ import annotations
 
