@@ -30,6 +30,8 @@ class Conversation(models.Model):
     # Ollama options chosen for this conversation (temperature, num_ctx, num_predict, top_p, seed).
     options = models.JSONField(default=dict, blank=True)
     think = models.BooleanField(default=True)
+    pinned = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

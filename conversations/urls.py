@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from conversations import views
 
@@ -21,4 +21,6 @@ urlpatterns = [
         views.edit_message,
         name="edit_message",
     ),
+    path("", include("conversations.history_urls")),
+    path("", include("conversations.transfer_urls")),
 ]

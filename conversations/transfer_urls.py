@@ -1,0 +1,5 @@
+"""Search, export and import pages (issue 5): included by conversations/urls.py."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
