@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STANDIN_PORT ?= 11434
 
-.PHONY: run test standin lint format clean
+.PHONY: run test test-scaled standin bench format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# Benchmarks print figures and write bench/results.md; they are not part of `make test`.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run_all
 
 standin: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.ollama_standin --port $(STANDIN_PORT)

@@ -95,9 +95,7 @@ def test_a_reload_mid_stream_shows_the_text_so_far_and_continues(
     assert reply.inner_text().count("w30 ") == 1  # nothing doubled by the catch-up
 
 
-def test_html_in_a_reply_is_shown_as_text_and_never_runs(
-    live_site: LiveSite, alice_chatting: Page
-):
+def test_html_in_a_reply_is_shown_as_text_and_never_runs(live_site: LiveSite, alice_chatting: Page):
     page = alice_chatting
     live_site.ollama.script_chat(
         [

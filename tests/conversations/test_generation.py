@@ -207,7 +207,7 @@ async def test_tokens_arriving_together_share_frames_but_the_first_goes_alone(ol
         ).run()
         frames = await listener.until("tokens/s")
 
-    deltas = [f["html"] for f in frames if "beforeend\">Q" in f["html"]]
+    deltas = [f["html"] for f in frames if 'beforeend">Q' in f["html"]]
     assert deltas[0].count("Q") == 1
     assert 2 <= len(deltas) < 50
     assert sum(d.count("Q") for d in deltas) == 100
