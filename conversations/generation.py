@@ -115,10 +115,8 @@ class Generation:
         """Stream the reply to the end, a stop, or an error; return the final state."""
         self._control_channel = await self.layer.new_channel()
         await self.layer.group_add(control_group(self.job.conversation_id), self._control_channel)
-        helpers = [
-            asyncio.create_task(self._listen_for_control()),
-            asyncio.create_task(self._flush_periodically()),
-        ]
+        listener = asyncio.create_task(self._listen_for_control())
+        flusher = asyncio.create_task(self._flush_periodically())
         sender = asyncio.create_task(self._send_frames())
         stream = asyncio.create_task(self._stream())
         self._stream_task = stream
@@ -134,12 +132,17 @@ class Generation:
             self._dirty.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            # Tokens that arrived while the sender's last frame was in flight.
+            await self._emit_delta()
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
             await self.layer.group_discard(
                 control_group(self.job.conversation_id), self._control_channel
             )
+            # Not awaited: a Redis layer's receive can take seconds to notice a cancel, and
+            # the final frame must not wait for it.
+            listener.cancel()
+            _keep_until_done(listener)
         # A long stream can outlive the database connection's max age.
         await aclose_old_connections()
         await self._finish(state, error)
@@ -320,6 +323,11 @@ def clean_title(raw: str) -> str:
     return title.rstrip(".").strip()[:80]
 
 
+def _keep_until_done(task: asyncio.Task[Any]) -> None:
+    _running_tasks.add(task)
+    task.add_done_callback(_running_tasks.discard)
+
+
 def start_generation(job: ReplyJob, **kwargs: Any) -> asyncio.Task[str]:
     """Run a generation as its own task on the running loop: it outlives the socket that asked."""
     generation = Generation(job, **kwargs)
@@ -328,8 +336,7 @@ def start_generation(job: ReplyJob, **kwargs: Any) -> asyncio.Task[str]:
     task = asyncio.get_running_loop().create_task(
         _run_logged(generation), context=contextvars.Context()
     )
-    _running_tasks.add(task)
-    task.add_done_callback(_running_tasks.discard)
+    _keep_until_done(task)
     return task
 
 

@@ -55,7 +55,10 @@ async def receive_until(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise AssertionError(f"no frame containing {text!r}; got {frames!r}")
-        frame = await socket.receive_from(timeout=remaining)
+        try:
+            frame = await socket.receive_from(timeout=remaining)
+        except TimeoutError:
+            raise AssertionError(f"no frame containing {text!r}; got {frames!r}") from None
         frames.append(frame)
         if text in frame:
             return frames

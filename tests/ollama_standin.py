@@ -1300,7 +1300,15 @@ class _Exchange:
         await self._write(b"0\r\n\r\n", last=True)
 
     async def drop(self) -> None:
-        """Close the connection mid-body: no terminating chunk."""
+        """Close the connection mid-body: no terminating chunk.
+
+        Like a crashed server, the lines already written still reach the client (FIN after the
+        buffered bytes), so the test is deterministic: an abort (RST) would let the kernel drop
+        bytes the client has not read yet.
+        """
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
         raise _ClientGone  # _exchange closes the connection and does not mark it finished
 
     async def pause(self, seconds: float) -> None:

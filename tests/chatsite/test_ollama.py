@@ -226,7 +226,9 @@ async def test_chat_streams_every_token_then_a_done_chunk_with_metrics(standin):
     assert final.metrics.prompt_eval_count > 0
     assert final.metrics.total_duration >= final.metrics.eval_duration > 0
     assert final.metrics.tokens_per_second == pytest.approx(3 / final.metrics.eval_duration * 1e9)
-    assert only_request(standin, "/api/chat").finished
+    # The server marks the request finished once its last bytes are out, a moment after the
+    # client has read them.
+    await standin.await_for(lambda s: only_request(s, "/api/chat").finished)
 
 
 async def test_chat_sends_what_ollama_expects_and_omits_what_is_unset(standin):
