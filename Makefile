@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STANDIN_PORT ?= 11434
+# The scaled configuration: the PostgreSQL and Redis servers on this machine.
+SCALED_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
+SCALED_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test test-scaled standin bench format clean
 
@@ -36,8 +39,15 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+test-scaled: $(VENV)/.installed-dev
+	DATABASE_URL=$(SCALED_DATABASE_URL) REDIS_URL=$(SCALED_REDIS_URL) $(BIN)/python -m pytest
+
 # Benchmarks print figures and write bench/results.md; they are not part of `make test`.
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run_all
 
 standin: $(VENV)/.installed-dev
