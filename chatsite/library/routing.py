@@ -1,3 +1,11 @@
+"""Websocket route of the models page."""
+
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from chatsite.library.consumers import ModelsConsumer
+
+websocket_urlpatterns = [
+    path("ws/manage/models/", ModelsConsumer.as_asgi()),
+]

@@ -1,0 +1,91 @@
+"""What an admin can do to Ollama's models: pull (or join a running pull), cancel, delete and
+unload. Each is audited and announced to every admin on the models page; views stay thin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.template.defaultfilters import filesizeformat
+
+from chatsite.library import audit, frames
+from chatsite.library.inventory import fetch_inventory
+from chatsite.library.models import Pull
+from chatsite.library.pulls import (
+    PROCESS_ID,
+    PullTiming,
+    control_group,
+    reap_interrupted,
+    start_pull_task,
+)
+from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError
+
+
+class ActionFailed(Exception):
+    """An action Ollama refused or could not do; str() is a sentence for the admin."""
+
+
+async def start_pull(user: Any, name: str) -> tuple[Pull, bool]:
+    """Start pulling `name` (already normalised), or join its running pull: (pull, started)."""
+    await reap_interrupted()  # a pull left running by a dead process must not be joined
+    pull, created = await sync_to_async(Pull.objects.start_or_join)(
+        name, user, owner=PROCESS_ID, lease=PullTiming.lease_seconds
+    )
+    if created:
+        await audit.record(user, audit.Action.PULL, name, audit.Outcome.STARTED)
+        await start_pull_task(pull)
+    return pull, created
+
+
+async def cancel_pull(user: Any, pull_id: uuid.UUID) -> Pull | None:
+    """Ask whichever process runs the pull to stop it; None when it is not running."""
+    pull = await Pull.objects.running().filter(pk=pull_id).afirst()
+    if pull is not None:
+        await get_channel_layer().group_send(
+            control_group(pull.id),
+            {"type": "pull.cancel", "user_id": user.pk, "username": user.username},
+        )
+    return pull
+
+
+async def delete_model(user: Any, name: str) -> str:
+    """Delete an installed model; returns the notice, raises ActionFailed with Ollama's reason."""
+    before = await fetch_inventory()
+    installed = before.installed_model(name)
+    size = filesizeformat(installed.size) if installed else ""
+    try:
+        async with OllamaClient() as ollama:
+            await ollama.delete(name)
+    except OllamaError as error:
+        reason = _reason(name, error, "delete")
+        await audit.record(user, audit.Action.DELETE, name, audit.Outcome.FAILED, reason)
+        raise ActionFailed(reason) from error
+    detail = f"{size} freed" if size else ""
+    await audit.record(user, audit.Action.DELETE, name, audit.Outcome.SUCCEEDED, detail)
+    await frames.broadcast(frames.inventory(await fetch_inventory()))
+    return f"Deleted {name}" + (f" ({size} freed)." if size else ".")
+
+
+async def unload_model(user: Any, name: str) -> str:
+    """Ask Ollama to drop a model from memory now (keep_alive 0)."""
+    try:
+        async with OllamaClient() as ollama:
+            await ollama.unload(name)
+    except OllamaError as error:
+        reason = _reason(name, error, "unload")
+        await audit.record(user, audit.Action.UNLOAD, name, audit.Outcome.FAILED, reason)
+        raise ActionFailed(reason) from error
+    await audit.record(user, audit.Action.UNLOAD, name, audit.Outcome.SUCCEEDED)
+    await frames.broadcast(frames.inventory(await fetch_inventory()))
+    return f"Unloaded {name} from memory."
+
+
+def _reason(name: str, error: OllamaError, verb: str) -> str:
+    if isinstance(error, ModelNotFound):
+        return (
+            f"Could not {verb} {name}: Ollama has no model by that name "
+            f"(it said: {error.message}). Another admin may have deleted it already."
+        )
+    return f"Could not {verb} {name}. {error}."

@@ -1,0 +1,28 @@
+"""The audit log: who pulled, deleted or unloaded what, when, and how it ended. Every entry is
+also pushed to the admins watching the models page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatsite.library import frames
+from chatsite.library.models import AuditEntry
+
+Action = AuditEntry.Action
+Outcome = AuditEntry.Outcome
+
+
+async def record(
+    actor: Any, action: str, model_name: str, outcome: str, detail: str = ""
+) -> AuditEntry:
+    """`actor` is a user, or None when nobody is to blame (a pull whose starter is gone)."""
+    entry = await AuditEntry.objects.acreate(
+        actor_id=getattr(actor, "pk", None),
+        actor_name=getattr(actor, "username", "") or "",
+        action=action,
+        model_name=model_name,
+        outcome=outcome,
+        detail=detail,
+    )
+    await frames.broadcast(await frames.audit_log())
+    return entry

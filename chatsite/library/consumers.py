@@ -1,0 +1,39 @@
+"""The models page socket, kept thin: admins only, join the page's group, forward its frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chatsite.accounts.access import is_site_admin
+from chatsite.library import frames
+from chatsite.library.pulls import reap_interrupted
+
+CLOSE_FORBIDDEN = 4403
+
+
+class ModelsConsumer(AsyncWebsocketConsumer):
+    joined = False
+
+    async def connect(self) -> None:
+        if not await database_sync_to_async(is_site_admin)(self.scope["user"]):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(frames.MODELS_GROUP, self.channel_name)
+        self.joined = True
+        await self.accept()
+        # The page may have been rendered just before a pull started or ended: catch up.
+        await reap_interrupted()
+        await self.send(text_data=await frames.pull_list())
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            await self.channel_layer.group_discard(frames.MODELS_GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Actions are POSTs (CSRF-checked, working without a socket); the socket only listens."""
+
+    async def library_frame(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["html"])

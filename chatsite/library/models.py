@@ -1,0 +1,204 @@
+"""The model library's records: pulls (state and progress, owned by one process at a time) and
+the audit log of every pull, delete and unload."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+DEFAULT_HOST = "registry.ollama.ai"
+DEFAULT_NAMESPACE = "library"
+INTERRUPTED_ERROR = "The pull was interrupted: the server process running it stopped."
+
+
+def normalise_model_name(name: str) -> str:
+    """One spelling per model, as Ollama matches them: lower-case, default host, namespace and
+    tag filled in or dropped (`Llama3.2` and `registry.ollama.ai/library/llama3.2:latest` are
+    both `llama3.2:latest`). Call it on valid names only."""
+    name = name.strip().lower()
+    if name.rfind(":") <= name.rfind("/"):
+        name += ":latest"
+    scheme, separator, rest = name.rpartition("://")
+    parts = rest.split("/")
+    if len(parts) == 3 and parts[0] == DEFAULT_HOST:
+        parts, separator = parts[1:], ""
+    if len(parts) == 2 and parts[0] == DEFAULT_NAMESPACE:
+        parts = parts[1:]
+    return (scheme + separator if separator else "") + "/".join(parts)
+
+
+class PullQuerySet(models.QuerySet["Pull"]):
+    def running(self) -> PullQuerySet:
+        return self.filter(state=Pull.State.RUNNING)
+
+    def for_page(self, finished: int = 5) -> list[Pull]:
+        """Every running pull, then the few most recently finished ones."""
+        running = list(self.running().select_related("started_by").order_by("started_at"))
+        done = self.exclude(state=Pull.State.RUNNING).select_related("started_by")
+        return running + list(done.order_by("-finished_at")[:finished])
+
+    def start_or_join(self, name: str, user: Any, *, owner: str, lease: float) -> tuple[Pull, bool]:
+        """The running pull of `name`, created if there is none: (pull, created).
+
+        The partial unique constraint makes this hold across processes: of two inserts racing
+        for one name, the second fails and joins the first.
+        """
+        self.reap_expired()
+        expires = timezone.now() + timedelta(seconds=lease)
+        for _attempt in range(3):
+            existing = self.running().filter(name=name).first()
+            if existing is not None:
+                return existing, False
+            try:
+                with transaction.atomic():
+                    pull = self.create(
+                        name=name, started_by=user, lease_owner=owner, lease_expires_at=expires
+                    )
+                return pull, True
+            except IntegrityError:
+                continue  # another process inserted it between our read and our insert
+        raise RuntimeError(f"could not start or join a pull of {name}")
+
+    def reap_expired(self) -> list[Pull]:
+        """Mark running pulls whose owner stopped renewing the lease as failed; return them.
+
+        Only expired leases are touched, so a live process's pulls are never taken over, and
+        each row is claimed by a conditional update, so two reapers never both report one.
+        """
+        now = timezone.now()
+        expired = models.Q(lease_expires_at__lt=now) | models.Q(lease_expires_at__isnull=True)
+        reaped = []
+        for pull in self.running().filter(expired).select_related("started_by"):
+            claimed = (
+                self.filter(pk=pull.pk, state=Pull.State.RUNNING)
+                .filter(expired)
+                .update(
+                    state=Pull.State.FAILED,
+                    error=INTERRUPTED_ERROR,
+                    finished_at=now,
+                    lease_owner="",
+                    lease_expires_at=None,
+                )
+            )
+            if claimed:
+                pull.state, pull.error, pull.finished_at = Pull.State.FAILED, INTERRUPTED_ERROR, now
+                reaped.append(pull)
+        return reaped
+
+
+class Pull(models.Model):
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=500, help_text="Normalised: lower-case, with a tag.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    status = models.CharField(max_length=300, blank=True, help_text="Ollama's latest status line.")
+    # {digest: {"total": bytes, "completed": bytes}}, in the order Ollama announced the layers.
+    layers = models.JSONField(default=dict, blank=True)
+    completed = models.PositiveBigIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0)
+    bytes_per_second = models.PositiveBigIntegerField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # A running pull belongs to one live process, which renews the lease with every flush.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PullQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(state="running"),
+                name="library_one_running_pull_per_model",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "finished_at"])]
+
+    def __str__(self) -> str:
+        return f"pull of {self.name} ({self.state})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == self.State.RUNNING
+
+    @property
+    def percent(self) -> int:
+        return _percent(self.completed, self.total)
+
+    @property
+    def layer_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "digest": digest,
+                "short": digest.removeprefix("sha256:")[:12],
+                "total": layer.get("total", 0),
+                "completed": layer.get("completed", 0),
+                "percent": _percent(layer.get("completed", 0), layer.get("total", 0)),
+            }
+            for digest, layer in self.layers.items()
+        ]
+
+    @property
+    def seconds_left(self) -> float | None:
+        if not self.is_running or not self.bytes_per_second or self.total <= self.completed:
+            return None
+        return (self.total - self.completed) / self.bytes_per_second
+
+
+def _percent(done: int, total: int) -> int:
+    if total <= 0:
+        return 0
+    return min(100, int(done * 100 // total))
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def latest_first(self, limit: int = 50) -> AuditEntryQuerySet:
+        return self.select_related("actor").order_by("-created_at", "-id")[:limit]
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        PULL = "pull", "Pull"
+        DELETE = "delete", "Delete"
+        UNLOAD = "unload", "Unload"
+
+    class Outcome(models.TextChoices):
+        STARTED = "started", "Started"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too, so the log still says who after the account is deleted.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    model_name = models.CharField(max_length=500)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'someone'} {self.action} {self.model_name}: {self.outcome}"
