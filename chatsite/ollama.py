@@ -251,6 +251,12 @@ def is_valid_model_name(name: str) -> bool:
 # The client
 
 
+def configured_hosts() -> list[str]:
+    """Every Ollama server the site uses: OLLAMA_HOSTS when set, otherwise OLLAMA_HOST."""
+    hosts = getattr(settings, "OLLAMA_HOSTS", None) or [settings.OLLAMA_HOST]
+    return list(dict.fromkeys(host.rstrip("/") for host in hosts))
+
+
 class OllamaClient:
     """One connection pool to Ollama, open for the length of an `async with` block.
 

@@ -198,6 +198,9 @@ LOGGING = {
 # of a reply can wait for a cold model to load; between chunks a generating model is never
 # silent for long.
 OLLAMA_HOST = parse_ollama_host(env_str("OLLAMA_HOST"))
+# Several Ollama servers: when set, this list is every server chatsite uses (OLLAMA_HOST is then
+# only the default for command-line tools and is not added).
+OLLAMA_HOSTS = [parse_ollama_host(host, "OLLAMA_HOSTS") for host in env_list("OLLAMA_HOSTS", [])]
 OLLAMA_CONNECT_TIMEOUT = env_float("OLLAMA_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 OLLAMA_REQUEST_TIMEOUT = env_float("OLLAMA_REQUEST_TIMEOUT", 30.0, minimum=0.1)
 OLLAMA_LOAD_TIMEOUT = env_float("OLLAMA_LOAD_TIMEOUT", 600.0, minimum=0.1)
@@ -205,3 +208,4 @@ OLLAMA_STREAM_TIMEOUT = env_float("OLLAMA_STREAM_TIMEOUT", 120.0, minimum=0.1)
 
 # Chat limits.
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 100_000, minimum=1)
+CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)

@@ -1,11 +1,12 @@
-"""Which models a user can chat with right now: Ollama's installed models and what they can do."""
+"""Which models a user can chat with right now: the models of every configured Ollama server."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
 
-from chatsite.ollama import InstalledModel, OllamaClient, OllamaError
+from chatsite.ollama import InstalledModel, OllamaClient, OllamaError, configured_hosts
 
 
 @dataclass(frozen=True)
@@ -13,21 +14,42 @@ class ModelChoice:
     name: str
     parameter_size: str
     thinking: bool
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    host: str
+    error: str = ""
 
 
 @dataclass(frozen=True)
 class ModelCatalog:
-    host: str
+    servers: tuple[HostStatus, ...]
     models: tuple[ModelChoice, ...]
-    error: str = ""
 
     @property
     def reachable(self) -> bool:
-        return not self.error
+        """At least one server answered; the others are listed in `down`."""
+        return any(not server.error for server in self.servers)
+
+    @property
+    def down(self) -> list[HostStatus]:
+        return [server for server in self.servers if server.error]
+
+    @property
+    def host(self) -> str:
+        return ", ".join(server.host for server in self.servers)
 
     def find(self, name: str) -> ModelChoice | None:
         wanted = normalise_model_name(name)
         return next((m for m in self.models if normalise_model_name(m.name) == wanted), None)
+
+    def server_for(self, choice: ModelChoice | None) -> str:
+        """A server that has the model, chosen at random to spread load over servers."""
+        if choice and choice.hosts:
+            return random.choice(choice.hosts)
+        return self.servers[0].host
 
 
 def normalise_model_name(name: str) -> str:
@@ -38,18 +60,37 @@ def normalise_model_name(name: str) -> str:
 
 
 async def load_catalog() -> ModelCatalog:
-    client = OllamaClient()
+    """Ask every server at once; a server that is down is reported and the others still count."""
+    answers = await asyncio.gather(*(_server_models(host) for host in configured_hosts()))
+    merged: dict[str, ModelChoice] = {}
+    for status, models in answers:
+        for name, parameter_size, thinking in models:
+            key = normalise_model_name(name)
+            known = merged.get(key)
+            hosts = (*known.hosts, status.host) if known else (status.host,)
+            merged[key] = ModelChoice(
+                name=known.name if known else name,
+                parameter_size=parameter_size,
+                thinking=thinking or bool(known and known.thinking),
+                hosts=hosts,
+            )
+    return ModelCatalog(
+        servers=tuple(status for status, _ in answers), models=tuple(merged.values())
+    )
+
+
+async def _server_models(host: str) -> tuple[HostStatus, list[tuple[str, str, bool]]]:
     try:
-        async with client:
+        async with OllamaClient(host) as client:
             installed = await client.list_models()
             thinking = await asyncio.gather(*(_supports_thinking(client, m) for m in installed))
     except OllamaError as error:
-        return ModelCatalog(host=client.host, models=(), error=str(error))
-    choices = tuple(
-        ModelChoice(m.name, m.details.parameter_size, can_think)
+        return HostStatus(host, str(error)), []
+    models = [
+        (m.name, m.details.parameter_size, can_think)
         for m, can_think in zip(installed, thinking, strict=True)
-    )
-    return ModelCatalog(host=client.host, models=choices)
+    ]
+    return HostStatus(host), models
 
 
 async def _supports_thinking(client: OllamaClient, model: InstalledModel) -> bool:

@@ -66,6 +66,7 @@ class TurnSettings:
     options: dict[str, Any]
     think: bool
     model_thinks: bool
+    host: str
 
 
 async def send_message(
@@ -139,6 +140,7 @@ async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
         options=form.ollama_options(),
         think=form.cleaned_data["think"],
         model_thinks=bool(choice and choice.thinking),
+        host=catalog.server_for(choice),
     )
 
 
@@ -262,6 +264,7 @@ async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) ->
         owner_id=conversation.owner_id,
         message=reply,
         model=turn_settings.model,
+        host=turn_settings.host,
         history=chat_history(conversation, earlier),
         options=turn_settings.options,
         # Never send `think` to a model without the capability: Ollama answers 400.

@@ -69,6 +69,7 @@ class ReplyJob:
     message: Message
     model: str
     history: list[ChatMessage]
+    host: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     think: bool | None = None
     make_title: bool = False
@@ -81,12 +82,12 @@ class Generation:
         job: ReplyJob,
         *,
         layer: BaseChannelLayer | None = None,
-        client_factory: Callable[[], OllamaClient] = OllamaClient,
+        client_factory: Callable[[], OllamaClient] | None = None,
         timing: GenerationTiming | None = None,
     ) -> None:
         self.job = job
         self.layer = layer or get_channel_layer()
-        self.client_factory = client_factory
+        self.client_factory = client_factory or (lambda: OllamaClient(job.host))
         self.timing = timing or GenerationTiming()
         self.id = uuid.uuid4().hex
         self.renderer = StreamingRenderer()
