@@ -208,4 +208,7 @@ OLLAMA_STREAM_TIMEOUT = env_float("OLLAMA_STREAM_TIMEOUT", 120.0, minimum=0.1)
 
 # Chat limits.
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 100_000, minimum=1)
+# A streaming reply's process renews its lease about once a second; a reply whose lease ran out
+# (its process died) is shown as interrupted.
+CHAT_LEASE_SECONDS = env_float("CHAT_LEASE_SECONDS", 15.0, minimum=2.0)
 CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)

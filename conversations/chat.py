@@ -192,7 +192,7 @@ def _begin_turn(
             model=turn_settings.model,
             options=turn_settings.options,
             lease_owner=PROCESS_ID,
-            lease_expires_at=timezone.now() + timedelta(seconds=GenerationTiming.lease_seconds),
+            lease_expires_at=timezone.now() + timedelta(seconds=GenerationTiming().lease_seconds),
         )
     return StartedTurn(
         conversation,

@@ -21,6 +21,7 @@ from typing import Any
 
 from channels.db import aclose_old_connections
 from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
@@ -52,11 +53,26 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+FINAL_FIELDS = (
+    "content",
+    "thinking",
+    "state",
+    "error",
+    "finished_at",
+    "lease_owner",
+    "lease_expires_at",
+    "prompt_eval_count",
+    "eval_count",
+    "eval_duration_ns",
+    "total_duration_ns",
+)
+
+
 @dataclass(frozen=True)
 class GenerationTiming:
     flush_interval: float = 1.0
     coalesce_window: float = 0.025
-    lease_seconds: float = 15.0
+    lease_seconds: float = field(default_factory=lambda: settings.CHAT_LEASE_SECONDS)
     sync_timeout: float = 2.0
 
 
@@ -271,20 +287,9 @@ class Generation:
             message.eval_count = self.metrics.eval_count or None
             message.eval_duration_ns = self.metrics.eval_duration or None
             message.total_duration_ns = self.metrics.total_duration or None
-        await message.asave(
-            update_fields=[
-                "content",
-                "thinking",
-                "state",
-                "error",
-                "finished_at",
-                "lease_owner",
-                "lease_expires_at",
-                "prompt_eval_count",
-                "eval_count",
-                "eval_duration_ns",
-                "total_duration_ns",
-            ]
+        # An update, not a save: the conversation may have been deleted mid-reply.
+        await Message.objects.filter(pk=message.pk).aupdate(
+            **{name: getattr(message, name) for name in FINAL_FIELDS}
         )
         await Conversation.objects.filter(pk=self.job.conversation_id).aupdate(
             updated_at=timezone.now()
