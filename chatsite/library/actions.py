@@ -1,5 +1,6 @@
-"""What an admin can do to Ollama's models: pull (or join a running pull), cancel, delete and
-unload. Each is audited and announced to every admin on the models page; views stay thin."""
+"""What an admin can do to an Ollama server's models: pull (or join a running pull), cancel,
+delete and unload. Each acts on one server, already checked against the configured ones by a
+form; each is audited and announced to every admin on the models page; views stay thin."""
 
 from __future__ import annotations
 
@@ -20,21 +21,22 @@ from chatsite.library.pulls import (
     reap_interrupted,
     start_pull_task,
 )
-from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError
+from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError, configured_hosts
 
 
 class ActionFailed(Exception):
     """An action Ollama refused or could not do; str() is a sentence for the admin."""
 
 
-async def start_pull(user: Any, name: str) -> tuple[Pull, bool]:
-    """Start pulling `name` (already normalised), or join its running pull: (pull, started)."""
+async def start_pull(user: Any, host: str, name: str) -> tuple[Pull, bool]:
+    """Start pulling `name` (already normalised) on `host`, or join the running pull of it
+    there: (pull, started)."""
     await reap_interrupted()  # a pull left running by a dead process must not be joined
     pull, created = await sync_to_async(Pull.objects.start_or_join)(
-        name, user, owner=PROCESS_ID, lease=PullTiming.lease_seconds
+        name, user, host=host, owner=PROCESS_ID, lease=PullTiming.lease_seconds
     )
     if created:
-        await audit.record(user, audit.Action.PULL, name, audit.Outcome.STARTED)
+        await audit.record(user, audit.Action.PULL, name, audit.Outcome.STARTED, host=host)
         await start_pull_task(pull)
     return pull, created
 
@@ -50,42 +52,48 @@ async def cancel_pull(user: Any, pull_id: uuid.UUID) -> Pull | None:
     return pull
 
 
-async def delete_model(user: Any, name: str) -> str:
-    """Delete an installed model; returns the notice, raises ActionFailed with Ollama's reason."""
-    before = await fetch_inventory()
+async def delete_model(user: Any, host: str, name: str) -> str:
+    """Delete a model installed on `host`; returns the notice, raises ActionFailed with
+    Ollama's reason."""
+    before = await fetch_inventory(host)
     installed = before.installed_model(name)
     size = filesizeformat(installed.size) if installed else ""
     try:
-        async with OllamaClient() as ollama:
+        async with OllamaClient(host) as ollama:
             await ollama.delete(name)
     except OllamaError as error:
-        reason = _reason(name, error, "delete")
-        await audit.record(user, audit.Action.DELETE, name, audit.Outcome.FAILED, reason)
+        reason = _reason(host, name, error, "delete")
+        await audit.record(user, audit.Action.DELETE, name, audit.Outcome.FAILED, reason, host=host)
         raise ActionFailed(reason) from error
     detail = f"{size} freed" if size else ""
-    await audit.record(user, audit.Action.DELETE, name, audit.Outcome.SUCCEEDED, detail)
-    await frames.broadcast(frames.inventory(await fetch_inventory()))
-    return f"Deleted {name}" + (f" ({size} freed)." if size else ".")
+    await audit.record(user, audit.Action.DELETE, name, audit.Outcome.SUCCEEDED, detail, host=host)
+    await frames.broadcast(frames.inventory(await fetch_inventory(host)))
+    return f"Deleted {name}{on_server(host)}" + (f" ({size} freed)." if size else ".")
 
 
-async def unload_model(user: Any, name: str) -> str:
-    """Ask Ollama to drop a model from memory now (keep_alive 0)."""
+async def unload_model(user: Any, host: str, name: str) -> str:
+    """Ask the Ollama server `host` to drop a model from memory now (keep_alive 0)."""
     try:
-        async with OllamaClient() as ollama:
+        async with OllamaClient(host) as ollama:
             await ollama.unload(name)
     except OllamaError as error:
-        reason = _reason(name, error, "unload")
-        await audit.record(user, audit.Action.UNLOAD, name, audit.Outcome.FAILED, reason)
+        reason = _reason(host, name, error, "unload")
+        await audit.record(user, audit.Action.UNLOAD, name, audit.Outcome.FAILED, reason, host=host)
         raise ActionFailed(reason) from error
-    await audit.record(user, audit.Action.UNLOAD, name, audit.Outcome.SUCCEEDED)
-    await frames.broadcast(frames.inventory(await fetch_inventory()))
-    return f"Unloaded {name} from memory."
+    await audit.record(user, audit.Action.UNLOAD, name, audit.Outcome.SUCCEEDED, host=host)
+    await frames.broadcast(frames.inventory(await fetch_inventory(host)))
+    return f"Unloaded {name} from memory{on_server(host)}."
 
 
-def _reason(name: str, error: OllamaError, verb: str) -> str:
+def on_server(host: str) -> str:
+    """ " on <server>" for a notice when there are several servers to tell apart, else ""."""
+    return f" on {host}" if len(configured_hosts()) > 1 else ""
+
+
+def _reason(host: str, name: str, error: OllamaError, verb: str) -> str:
     if isinstance(error, ModelNotFound):
         return (
-            f"Could not {verb} {name}: Ollama has no model by that name "
+            f"Could not {verb} {name}{on_server(host)}: Ollama has no model by that name "
             f"(it said: {error.message}). Another admin may have deleted it already."
         )
     return f"Could not {verb} {name}. {error}."

@@ -20,13 +20,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Pull)
 class PullAdmin(ReadOnlyAdmin):
-    list_display = ["name", "state", "status", "started_by", "started_at", "finished_at"]
-    list_filter = ["state"]
-    search_fields = ["name"]
+    list_display = ["name", "host", "state", "status", "started_by", "started_at", "finished_at"]
+    list_filter = ["state", "host"]
+    search_fields = ["name", "host"]
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor_name", "action", "model_name", "outcome", "detail"]
-    list_filter = ["action", "outcome"]
-    search_fields = ["model_name", "actor_name"]
+    list_display = [
+        "created_at",
+        "actor_name",
+        "action",
+        "model_name",
+        "host",
+        "outcome",
+        "detail",
+    ]
+    list_filter = ["action", "outcome", "host"]
+    search_fields = ["model_name", "actor_name", "host"]

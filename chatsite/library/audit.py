@@ -1,5 +1,5 @@
-"""The audit log: who pulled, deleted or unloaded what, when, and how it ended. Every entry is
-also pushed to the admins watching the models page."""
+"""The audit log: who pulled, deleted or unloaded what, on which server, when, and how it ended.
+Every entry is also pushed to the admins watching the models page."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ Outcome = AuditEntry.Outcome
 
 
 async def record(
-    actor: Any, action: str, model_name: str, outcome: str, detail: str = ""
+    actor: Any, action: str, model_name: str, outcome: str, detail: str = "", *, host: str
 ) -> AuditEntry:
-    """`actor` is a user, or None when nobody is to blame (a pull whose starter is gone)."""
+    """`actor` is a user, or None when nobody is to blame (a pull whose starter is gone);
+    `host` is the Ollama server acted on."""
     entry = await AuditEntry.objects.acreate(
         actor_id=getattr(actor, "pk", None),
         actor_name=getattr(actor, "username", "") or "",
         action=action,
+        host=host,
         model_name=model_name,
         outcome=outcome,
         detail=detail,

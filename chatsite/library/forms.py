@@ -1,18 +1,48 @@
-"""Forms for the models page: every name is checked against Ollama's name grammar before
-anything is sent to Ollama."""
+"""Forms for the models page: every name is checked against Ollama's name grammar, and every
+server against the configured list, before anything is sent to Ollama."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 
 from chatsite.library.models import normalise_model_name
-from chatsite.ollama import is_valid_model_name
+from chatsite.ollama import configured_hosts, is_valid_model_name
 
 NAME_HELP = "For example llama3.2, qwen3:8b or myteam/assistant:latest."
+UNKNOWN_SERVER = "That is not one of this site's Ollama servers; nothing was sent to it."
 
 
-class ModelNameForm(forms.Form):
-    """One model name, as Ollama would accept it (not necessarily installed)."""
+class ServerForm(forms.Form):
+    """The Ollama server to act on: one of `configured_hosts()`, never an address the browser
+    made up. With a single server it may be left out (links and forms from before several
+    servers keep working); with several it is required."""
+
+    host = forms.ChoiceField(
+        label="Server", required=False, error_messages={"invalid_choice": UNKNOWN_SERVER}
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import: the configured servers are settings.
+        self.hosts = configured_hosts()
+        field = self.fields["host"]
+        field.choices = [(host, host) for host in self.hosts]
+        field.required = len(self.hosts) > 1
+        if field.required:
+            field.error_messages["required"] = "Choose the Ollama server to act on."
+
+    @property
+    def several_servers(self) -> bool:
+        return len(self.hosts) > 1
+
+    def clean_host(self) -> str:
+        return self.cleaned_data["host"] or self.hosts[0]
+
+
+class ModelNameForm(ServerForm):
+    """One model name, as Ollama would accept it (not necessarily installed), on one server."""
 
     name = forms.CharField(label="Model name", max_length=500, strip=True, help_text=NAME_HELP)
 
@@ -26,6 +56,10 @@ class ModelNameForm(forms.Form):
                 code="invalid_name",
             )
         return name
+
+    def refusal(self) -> str:
+        """Every error in one line, for the notice an action answers with."""
+        return " ".join(error for errors in self.errors.values() for error in errors)
 
 
 class PullForm(ModelNameForm):

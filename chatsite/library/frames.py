@@ -40,11 +40,9 @@ async def audit_log(*, oob: bool = False) -> str:
 
 
 def inventory(found: Inventory, *, oob: bool = False) -> str:
-    """Ollama's status, the installed models and the models in memory, each by its own id."""
-    context = {"inventory": found, "oob": oob}
-    return "".join(
-        _render(name, context) for name in ("status.html", "installed.html", "loaded.html")
-    )
+    """One server's section (its status, installed models and models in memory), by the
+    server's own id, so a refresh of one server leaves the others alone."""
+    return _render("server.html", {"inventory": found, "oob": oob})
 
 
 def notice(text: str, *, failed: bool = False) -> str:

@@ -1,16 +1,28 @@
-"""What Ollama has right now (version, installed models, models in memory), fetched in one go
-for the page and its live refreshes; failures become plain sentences, never exceptions."""
+"""What each Ollama server has right now (version, installed models, models in memory), fetched
+from every server at once for the page and per server for its live refreshes; failures become
+plain sentences, never exceptions, so a server that is down never hides the others."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.utils import timezone
 
 from chatsite.library.models import normalise_model_name
-from chatsite.ollama import InstalledModel, OllamaClient, OllamaError, RunningModel
+from chatsite.ollama import (
+    InstalledModel,
+    OllamaClient,
+    OllamaError,
+    RunningModel,
+    configured_hosts,
+)
+
+_T = TypeVar("_T")
 
 # A negative keep_alive makes Ollama report an expiry about 292 years away.
 _FOREVER = timedelta(days=365 * 100)
@@ -46,37 +58,64 @@ class Inventory:
     def reachable(self) -> bool:
         return not self.error
 
+    @property
+    def slug(self) -> str:
+        return host_slug(self.host)
+
     def installed_model(self, name: str) -> InstalledModel | None:
         wanted = normalise_model_name(name)
         return next((m for m in self.installed if normalise_model_name(m.name) == wanted), None)
 
 
-async def fetch_inventory(client_factory: Callable[[], OllamaClient] = OllamaClient) -> Inventory:
-    async with client_factory() as ollama:
-        try:
-            version = await ollama.version()
-        except OllamaError as error:
-            return Inventory(host=ollama.host, error=str(error))
-        installed: list[InstalledModel] = []
-        loaded: list[LoadedModel] = []
-        installed_error = loaded_error = ""
-        try:
-            installed = await ollama.list_models()
-        except OllamaError as error:
-            installed_error = str(error)
-        try:
+def host_slug(host: str) -> str:
+    """A short id for a server, the same on every page and in every frame, so each server's
+    elements have ids of their own (an address has characters ids and selectors dislike)."""
+    return hashlib.sha256(host.encode()).hexdigest()[:10]
+
+
+async def fetch_inventories() -> list[Inventory]:
+    """Every configured server at once, in the configured order: the page waits for the
+    slowest server at most its own timeouts, and a server that is down is one more answer."""
+    return list(await asyncio.gather(*(fetch_inventory(host) for host in configured_hosts())))
+
+
+async def fetch_inventory(
+    host: str, client_factory: Callable[[str], OllamaClient] = OllamaClient
+) -> Inventory:
+    """One server's inventory; its three questions are asked together, so a slow server costs
+    one timeout, not three."""
+    try:
+        async with client_factory(host) as ollama:
             now = timezone.now()
-            loaded = [
-                LoadedModel(m, stays_loaded=bool(m.expires_at and m.expires_at - now > _FOREVER))
-                for m in await ollama.running_models()
-            ]
-        except OllamaError as error:
-            loaded_error = str(error)
+            (
+                (version, error),
+                (installed, installed_error),
+                (running, loaded_error),
+            ) = await asyncio.gather(
+                _answer(ollama.version(), ""),
+                _answer(ollama.list_models(), []),
+                _answer(ollama.running_models(), []),
+            )
+    except OllamaError as failure:  # an address httpx cannot even open a pool for
+        return Inventory(host=host, error=str(failure))
+    if error:
+        return Inventory(host=host, error=error)
+    loaded = [
+        LoadedModel(m, stays_loaded=bool(m.expires_at and m.expires_at - now > _FOREVER))
+        for m in running
+    ]
     return Inventory(
-        host=ollama.host,
+        host=host,
         version=version,
         installed=installed,
         installed_error=installed_error,
         loaded=loaded,
         loaded_error=loaded_error,
     )
+
+
+async def _answer(question: Awaitable[_T], fallback: _T) -> tuple[_T, str]:
+    try:
+        return await question, ""
+    except OllamaError as error:
+        return fallback, str(error)

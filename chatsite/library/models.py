@@ -1,5 +1,5 @@
 """The model library's records: pulls (state and progress, owned by one process at a time) and
-the audit log of every pull, delete and unload."""
+the audit log of every pull, delete and unload, each on the Ollama server it names."""
 
 from __future__ import annotations
 
@@ -42,27 +42,34 @@ class PullQuerySet(models.QuerySet["Pull"]):
         done = self.exclude(state=Pull.State.RUNNING).select_related("started_by")
         return running + list(done.order_by("-finished_at")[:finished])
 
-    def start_or_join(self, name: str, user: Any, *, owner: str, lease: float) -> tuple[Pull, bool]:
-        """The running pull of `name`, created if there is none: (pull, created).
+    def start_or_join(
+        self, name: str, user: Any, *, host: str, owner: str, lease: float
+    ) -> tuple[Pull, bool]:
+        """The running pull of `name` on the server `host`, created if there is none:
+        (pull, created). The same model on another server is another pull.
 
         The partial unique constraint makes this hold across processes: of two inserts racing
-        for one name, the second fails and joins the first.
+        for one (server, name), the second fails and joins the first.
         """
         self.reap_expired()
         expires = timezone.now() + timedelta(seconds=lease)
         for _attempt in range(3):
-            existing = self.running().filter(name=name).first()
+            existing = self.running().filter(host=host, name=name).first()
             if existing is not None:
                 return existing, False
             try:
                 with transaction.atomic():
                     pull = self.create(
-                        name=name, started_by=user, lease_owner=owner, lease_expires_at=expires
+                        host=host,
+                        name=name,
+                        started_by=user,
+                        lease_owner=owner,
+                        lease_expires_at=expires,
                     )
                 return pull, True
             except IntegrityError:
                 continue  # another process inserted it between our read and our insert
-        raise RuntimeError(f"could not start or join a pull of {name}")
+        raise RuntimeError(f"could not start or join a pull of {name} on {host}")
 
     def reap_expired(self) -> list[Pull]:
         """Mark running pulls whose owner stopped renewing the lease as failed; return them.
@@ -99,6 +106,7 @@ class Pull(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    host = models.CharField(max_length=300, help_text="The Ollama server pulling the model.")
     name = models.CharField(max_length=500, help_text="Normalised: lower-case, with a tag.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
     status = models.CharField(max_length=300, blank=True, help_text="Ollama's latest status line.")
@@ -122,15 +130,15 @@ class Pull(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["name"],
+                fields=["host", "name"],
                 condition=models.Q(state="running"),
-                name="library_one_running_pull_per_model",
+                name="library_one_running_pull_per_server_model",
             )
         ]
         indexes = [models.Index(fields=["state", "finished_at"])]
 
     def __str__(self) -> str:
-        return f"pull of {self.name} ({self.state})"
+        return f"pull of {self.name} on {self.host} ({self.state})"
 
     @property
     def is_running(self) -> bool:
@@ -189,6 +197,7 @@ class AuditEntry(models.Model):
     # Kept as text too, so the log still says who after the account is deleted.
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=16, choices=Action.choices)
+    host = models.CharField(max_length=300, help_text="The Ollama server acted on.")
     model_name = models.CharField(max_length=500)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     detail = models.TextField(blank=True)
@@ -201,4 +210,5 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
-        return f"{self.actor_name or 'someone'} {self.action} {self.model_name}: {self.outcome}"
+        who = self.actor_name or "someone"
+        return f"{who} {self.action} {self.model_name} on {self.host}: {self.outcome}"

@@ -1,8 +1,9 @@
 """The pull task: Ollama's pull stream -> throttled progress frames to the models group.
 
-A pull belongs to no socket and no request. It streams progress from Ollama, sends a few frames a
-second to every admin on the models page, writes its progress to its row about once a second
-(renewing its lease), and stops when asked on the channel layer, closing the stream to Ollama.
+A pull belongs to no socket and no request. It streams progress from the Ollama server its row
+names, sends a few frames a second to every admin on the models page, writes its progress to its
+row about once a second (renewing its lease), and stops when asked on the channel layer, closing
+the stream to Ollama.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class PullTask:
         pull: Pull,
         *,
         layer: BaseChannelLayer | None = None,
-        client_factory: Callable[[], OllamaClient] = OllamaClient,
+        client_factory: Callable[[str], OllamaClient] = OllamaClient,
         timing: PullTiming | None = None,
     ) -> None:
         self.pull = pull
@@ -175,7 +176,7 @@ class PullTask:
         loop = asyncio.get_running_loop()
         try:
             async with (
-                self.client_factory() as client,
+                self.client_factory(self.pull.host) as client,
                 contextlib.aclosing(client.pull(self.pull.name)) as steps,
             ):
                 async for step in steps:
@@ -255,25 +256,26 @@ class PullTask:
         await self._log_outcome(state, error)
         await frames.broadcast(frames.pull_card(pull))
         if state == Pull.State.SUCCEEDED:
-            await frames.broadcast(frames.inventory(await fetch_inventory(self.client_factory)))
+            found = await fetch_inventory(pull.host, self.client_factory)
+            await frames.broadcast(frames.inventory(found))
 
     async def _log_outcome(self, state: str, error: str) -> None:
         pull = self.pull
+        actor, detail = pull.started_by, error
         if state == Pull.State.SUCCEEDED:
             detail = f"{filesizeformat(pull.total)} downloaded" if pull.total else ""
-            await audit.record(pull.started_by, audit.Action.PULL, pull.name, state, detail)
         elif state == Pull.State.CANCELLED:
-            detail = f"cancelled at {pull.percent}%"
-            await audit.record(self.cancelled_by, audit.Action.PULL, pull.name, state, detail)
-        else:
-            await audit.record(pull.started_by, audit.Action.PULL, pull.name, state, error)
+            actor, detail = self.cancelled_by, f"cancelled at {pull.percent}%"
+        await audit.record(actor, audit.Action.PULL, pull.name, state, detail, host=pull.host)
 
 
 async def reap_interrupted() -> None:
     """Fail the pulls whose process died (their lease lapsed), log them, tell the page."""
     reaped = await sync_to_async(Pull.objects.reap_expired)()
     for pull in reaped:
-        await audit.record(pull.started_by, audit.Action.PULL, pull.name, pull.state, pull.error)
+        await audit.record(
+            pull.started_by, audit.Action.PULL, pull.name, pull.state, pull.error, host=pull.host
+        )
     if reaped:
         await frames.broadcast(await frames.pull_list())
 

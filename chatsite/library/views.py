@@ -1,5 +1,6 @@
-"""The models page and its actions, for admins only. Actions are POSTs; htmx gets out-of-band
-fragments (a notice, the refreshed parts), a plain form post a redirect back with a message."""
+"""The models page (one section per Ollama server) and its actions, for admins only. Actions are
+POSTs naming a server, checked against the configured ones; htmx gets out-of-band fragments (a
+notice, the refreshed parts), a plain form post a redirect back with a message."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from chatsite.accounts.decorators import admin_required
 from chatsite.accounts.requests import AccountRequest
 from chatsite.library import actions, frames
 from chatsite.library.forms import ModelNameForm, PullForm
-from chatsite.library.inventory import fetch_inventory
+from chatsite.library.inventory import fetch_inventories, fetch_inventory
 from chatsite.library.models import AuditEntry, Pull
 from chatsite.library.pulls import reap_interrupted
-from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError, is_valid_model_name
+from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError
 
 
 @admin_required
@@ -37,16 +38,18 @@ async def pull(request: AccountRequest) -> HttpResponse:
         if request.htmx:
             return HttpResponse(_pull_form(request, form))
         return render(request, "library/index.html", await _page_context(form), status=400)
-    pull, started = await actions.start_pull(await request.auser(), form.cleaned_data["name"])
+    host, name = form.cleaned_data["host"], form.cleaned_data["name"]
+    pull, started = await actions.start_pull(await request.auser(), host, name)
+    where = actions.on_server(host)
     if started:
-        text = f"Pulling {pull.name}. It carries on if you leave this page."
+        text = f"Pulling {pull.name}{where}. It carries on if you leave this page."
     else:
-        text = f"{pull.name} is already being pulled; you are watching that pull."
+        text = f"{pull.name} is already being pulled{where}; you are watching that pull."
     if not request.htmx:
         messages.success(request, text)
         return redirect("library:index")
     fragments = [
-        _pull_form(request, PullForm()),
+        _pull_form(request, PullForm(initial={"host": host})),  # the next pull, same server
         frames.notice(text),
         await frames.pull_list(oob=True),
     ]
@@ -59,7 +62,8 @@ async def cancel_pull(request: AccountRequest, pull_id: uuid.UUID) -> HttpRespon
     found = await actions.cancel_pull(await request.auser(), pull_id)
     if found is None:
         return _outcome(request, "That pull is not running any more.", failed=True)
-    return _outcome(request, f"Cancelling the pull of {found.name}…")
+    where = actions.on_server(found.host)
+    return _outcome(request, f"Cancelling the pull of {found.name}{where}…")
 
 
 @admin_required
@@ -67,9 +71,10 @@ async def cancel_pull(request: AccountRequest, pull_id: uuid.UUID) -> HttpRespon
 async def unload(request: AccountRequest) -> HttpResponse:
     form = ModelNameForm(request.POST)
     if not form.is_valid():
-        return _outcome(request, " ".join(form.errors["name"]), failed=True)
+        return _outcome(request, form.refusal(), failed=True)
+    host, name = form.cleaned_data["host"], form.cleaned_data["name"]
     try:
-        text = await actions.unload_model(await request.auser(), form.cleaned_data["name"])
+        text = await actions.unload_model(await request.auser(), host, name)
     except actions.ActionFailed as failure:
         return _outcome(request, str(failure), failed=True)
     return _outcome(request, text)
@@ -78,15 +83,18 @@ async def unload(request: AccountRequest) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 async def delete(request: AccountRequest, name: str) -> HttpResponse:
-    """GET asks for confirmation, naming the model and its size; POST deletes it."""
-    if not is_valid_model_name(name):
-        return _outcome(request, f"“{name}” is not a valid Ollama model name.", failed=True)
+    """GET asks for confirmation, naming the model, its size and its server; POST deletes it.
+    The server comes as `host`, in the query string or the form."""
+    form = _model_on_server(request, name)
+    if not form.is_valid():
+        return _outcome(request, form.refusal(), failed=True)
+    host = form.cleaned_data["host"]
     if request.method == "GET":
-        inventory = await fetch_inventory()
+        inventory = await fetch_inventory(host)
         context = {"name": name, "inventory": inventory, "model": inventory.installed_model(name)}
         return render(request, "library/delete.html", context)
     try:
-        text = await actions.delete_model(await request.auser(), name)
+        text = await actions.delete_model(await request.auser(), host, name)
     except actions.ActionFailed as failure:
         return _outcome(request, str(failure), failed=True)
     return _outcome(request, text)
@@ -95,17 +103,20 @@ async def delete(request: AccountRequest, name: str) -> HttpResponse:
 @admin_required
 @require_GET
 async def details(request: AccountRequest, name: str) -> HttpResponse:
-    """What /api/show says about one model: the panel for htmx, a page otherwise."""
-    info, error, status = None, "", 200
-    if not is_valid_model_name(name):
-        error, status = f"“{name}” is not a valid Ollama model name.", 404
+    """What /api/show says about one model on one server (`?host=`): the panel for htmx, a
+    page otherwise."""
+    form = _model_on_server(request, name)
+    info, error, status, host = None, "", 200, ""
+    if not form.is_valid():
+        error, status = form.refusal(), 404 if "name" in form.errors else 400
     else:
+        host = form.cleaned_data["host"]
         try:
-            async with OllamaClient() as ollama:
+            async with OllamaClient(host) as ollama:
                 info = await ollama.show(name)
         except OllamaError as failure:
             error, status = str(failure), 404 if isinstance(failure, ModelNotFound) else 502
-    context = {"name": name, "info": info, "error": error}
+    context = {"name": name, "host": host, "info": info, "error": error}
     if request.htmx:  # htmx swaps only 2xx answers; the panel carries the error itself
         return render(request, "library/partials/details.html", context)
     return render(request, "library/details.html", context, status=status)
@@ -118,6 +129,12 @@ def _outcome(request: AccountRequest, text: str, *, failed: bool = False) -> Htt
     return redirect("library:index")
 
 
+def _model_on_server(request: AccountRequest, name: str) -> ModelNameForm:
+    """The model named in the path, on the server named in the query string or the form."""
+    source = request.POST if request.method == "POST" else request.GET
+    return ModelNameForm({"name": name, "host": source.get("host", "")})
+
+
 def _pull_form(request: AccountRequest, form: PullForm) -> str:
     context = {"form": form, "oob": True}
     return render_to_string("library/partials/pull_form.html", context, request=request)
@@ -127,7 +144,7 @@ async def _page_context(form: PullForm) -> dict[str, Any]:
     await reap_interrupted()
     return {
         "form": form,
-        "inventory": await fetch_inventory(),
+        "inventories": await fetch_inventories(),
         "pulls": await sync_to_async(Pull.objects.for_page)(),
         "entries": [entry async for entry in AuditEntry.objects.latest_first()],
     }

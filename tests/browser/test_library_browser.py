@@ -58,7 +58,7 @@ def test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it(
     expect(overall).to_have_attribute("value", "100", timeout=15_000)
     expect(card).to_contain_text("Succeeded")
     expect(card.locator(".pull-percent")).to_have_text("100%")
-    installed = page.locator("#installed-models")
+    installed = page.locator(".installed-models")
     expect(installed.get_by_role("cell", name="tinyllama:latest")).to_be_visible()
     audit = page.locator("#audit-log")
     expect(audit.get_by_role("row").filter(has_text="Succeeded")).to_contain_text("tinyllama")
@@ -71,7 +71,7 @@ def test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it(
 
     expect(page).to_have_url(live_site.at("/manage/models/"))
     expect(page.get_by_text("Deleted tinyllama:latest (607.6 MB freed).")).to_be_visible()
-    expect(page.locator("#installed-models")).not_to_contain_text("tinyllama")
+    expect(page.locator(".installed-models")).not_to_contain_text("tinyllama")
     assert live_site.ollama.requests_to("/api/delete")[0].body == {"model": "tinyllama:latest"}
 
 
@@ -79,14 +79,14 @@ def test_details_open_in_place_and_unload_updates_the_page(
     live_site: LiveSite, admin_on_models_page: Page
 ):
     page = admin_on_models_page
-    row = page.locator("#installed-models").get_by_role("row").filter(has_text="qwen3:8b")
+    row = page.locator(".installed-models").get_by_role("row").filter(has_text="qwen3:8b")
     row.get_by_role("link", name="Details").click()
     details = page.locator("#model-details")
     expect(details.get_by_role("heading", name="qwen3:8b")).to_be_visible()
     expect(details).to_contain_text("Context length")
     expect(page).to_have_url(live_site.at("/manage/models/"))
 
-    loaded = page.locator("#loaded-models")
+    loaded = page.locator(".loaded-models")
     expect(loaded).to_contain_text("llama3.2:latest")
     loaded.get_by_role("button", name="Unload").click()
     expect(page.locator("#library-notice")).to_have_text("Unloaded llama3.2:latest from memory.")

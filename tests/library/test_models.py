@@ -1,4 +1,5 @@
-"""Pull rows and the audit log: name normalisation, one running pull per model, lease reaping."""
+"""Pull rows and the audit log: name normalisation, one running pull per model and server, lease
+reaping."""
 
 from __future__ import annotations
 
@@ -28,10 +29,15 @@ def test_model_names_are_normalised_to_one_spelling(typed, normalised):
     assert normalise_model_name(typed) == normalised
 
 
+FIRST, SECOND = "http://gpu-1:11434", "http://gpu-2:11434"
+
+
 def test_starting_a_pull_of_a_model_already_being_pulled_joins_it(admin_user, alice):
-    first, created = Pull.objects.start_or_join("llama3.2:latest", admin_user, owner="a", lease=15)
+    first, created = Pull.objects.start_or_join(
+        "llama3.2:latest", admin_user, host=FIRST, owner="a", lease=15
+    )
     second, created_again = Pull.objects.start_or_join(
-        "llama3.2:latest", alice, owner="b", lease=15
+        "llama3.2:latest", alice, host=FIRST, owner="b", lease=15
     )
 
     assert created and not created_again
@@ -39,13 +45,26 @@ def test_starting_a_pull_of_a_model_already_being_pulled_joins_it(admin_user, al
     assert Pull.objects.count() == 1
 
 
-def test_the_database_refuses_a_second_running_pull_of_one_model(admin_user):
-    Pull.objects.create(name="llama3.2:latest", started_by=admin_user)
+def test_the_same_model_pulled_on_another_server_is_another_pull(admin_user):
+    first, _ = Pull.objects.start_or_join(
+        "llama3.2:latest", admin_user, host=FIRST, owner="a", lease=15
+    )
+    second, created = Pull.objects.start_or_join(
+        "llama3.2:latest", admin_user, host=SECOND, owner="a", lease=15
+    )
+
+    assert created and second.pk != first.pk
+    assert sorted(Pull.objects.running().values_list("host", flat=True)) == [FIRST, SECOND]
+
+
+def test_the_database_refuses_a_second_running_pull_of_one_model_on_one_server(admin_user):
+    Pull.objects.create(host=FIRST, name="llama3.2:latest", started_by=admin_user)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Pull.objects.create(name="llama3.2:latest", started_by=admin_user)
-    # Finished pulls of the same model are history, not a conflict.
-    Pull.objects.create(name="llama3.2:latest", state=Pull.State.FAILED)
-    Pull.objects.create(name="llama3.2:latest", state=Pull.State.SUCCEEDED)
+        Pull.objects.create(host=FIRST, name="llama3.2:latest", started_by=admin_user)
+    # Another server's pull of it, and finished pulls of it, are not a conflict.
+    Pull.objects.create(host=SECOND, name="llama3.2:latest", started_by=admin_user)
+    Pull.objects.create(host=FIRST, name="llama3.2:latest", state=Pull.State.FAILED)
+    Pull.objects.create(host=FIRST, name="llama3.2:latest", state=Pull.State.SUCCEEDED)
 
 
 def test_only_pulls_whose_lease_expired_are_reaped_as_interrupted(admin_user):

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 
 from chatsite.library.models import AuditEntry, Pull
 from chatsite.library.pulls import PullTask, PullTiming, Transfer, control_group
-from chatsite.ollama import PullProgress
+from chatsite.ollama import PullProgress, configured_hosts
 from tests.factories import make_user
 from tests.live import wait_until
 
@@ -21,7 +21,9 @@ FAST = PullTiming(frame_interval=0.05, flush_interval=0.05)
 
 @database_sync_to_async
 def new_pull(name: str = "tinyllama:latest") -> Pull:
-    return Pull.objects.create(name=name, started_by=make_user("ada", admin=True))
+    """A pull on the (only) configured server, as the page would start it."""
+    host = configured_hosts()[0]
+    return Pull.objects.create(host=host, name=name, started_by=make_user("ada", admin=True))
 
 
 async def stored(pull: Pull) -> Pull:
@@ -40,7 +42,7 @@ async def test_a_pull_runs_to_success_with_progress_frames_and_the_new_model_lis
     pull = await new_pull()
     async with models_group:
         state = await PullTask(pull, timing=FAST).run()
-        frames = await models_group.until('id="installed-models"')
+        frames = await models_group.until('id="installed-models-')
 
     assert state == "succeeded"
     done = await stored(pull)

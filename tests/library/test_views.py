@@ -45,7 +45,7 @@ def test_the_page_shows_loaded_models_with_memory_unload_time_and_an_unload_butt
     ollama.load_model("llama3.2:latest", size_vram=1_000_000_000, keep_alive_seconds=240)
     page = admin_client.get(INDEX).content.decode()
 
-    loaded = page[page.index('id="loaded-models"') :]
+    loaded = page[page.index('id="loaded-models-') :]
     assert "llama3.2:latest" in loaded
     assert "1.9\xa0GB" in loaded and "50% on GPU" in loaded
     assert "in 3\xa0minutes" in loaded or "in 4\xa0minutes" in loaded
