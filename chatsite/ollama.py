@@ -251,6 +251,26 @@ def is_valid_model_name(name: str) -> bool:
 # The client
 
 
+DEFAULT_REGISTRY = "registry.ollama.ai"
+DEFAULT_NAMESPACE = "library"
+
+
+def normalise_model_name(name: str) -> str:
+    """One spelling per model, as Ollama matches them: lower-case, default host, namespace and
+    tag filled in or dropped (`Llama3.2` and `registry.ollama.ai/library/llama3.2:latest` are
+    both `llama3.2:latest`). Call it on valid names only."""
+    name = name.strip().lower()
+    if name.rfind(":") <= name.rfind("/"):
+        name += ":latest"
+    scheme, separator, rest = name.rpartition("://")
+    parts = rest.split("/")
+    if len(parts) == 3 and parts[0] == DEFAULT_REGISTRY:
+        parts, separator = parts[1:], ""
+    if len(parts) == 2 and parts[0] == DEFAULT_NAMESPACE:
+        parts = parts[1:]
+    return (scheme + separator if separator else "") + "/".join(parts)
+
+
 def configured_hosts() -> list[str]:
     """Every Ollama server the site uses: OLLAMA_HOSTS when set, otherwise OLLAMA_HOST."""
     hosts = getattr(settings, "OLLAMA_HOSTS", None) or [settings.OLLAMA_HOST]

@@ -6,7 +6,13 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from chatsite.ollama import InstalledModel, OllamaClient, OllamaError, configured_hosts
+from chatsite.ollama import (
+    InstalledModel,
+    OllamaClient,
+    OllamaError,
+    configured_hosts,
+    normalise_model_name,
+)
 
 
 @dataclass(frozen=True)
@@ -50,13 +56,6 @@ class ModelCatalog:
         if choice and choice.hosts:
             return random.choice(choice.hosts)
         return self.servers[0].host
-
-
-def normalise_model_name(name: str) -> str:
-    """Ollama matches names case-insensitively and adds ':latest' when no tag is given."""
-    name = name.strip().lower()
-    last_part = name.rsplit("/", 1)[-1]
-    return name if ":" in last_part else f"{name}:latest"
 
 
 async def load_catalog() -> ModelCatalog:

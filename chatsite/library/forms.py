@@ -7,8 +7,7 @@ from typing import Any
 
 from django import forms
 
-from chatsite.library.models import normalise_model_name
-from chatsite.ollama import configured_hosts, is_valid_model_name
+from chatsite.ollama import configured_hosts, is_valid_model_name, normalise_model_name
 
 NAME_HELP = "For example llama3.2, qwen3:8b or myteam/assistant:latest."
 UNKNOWN_SERVER = "That is not one of this site's Ollama servers; nothing was sent to it."

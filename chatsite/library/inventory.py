@@ -13,13 +13,13 @@ from typing import TypeVar
 
 from django.utils import timezone
 
-from chatsite.library.models import normalise_model_name
 from chatsite.ollama import (
     InstalledModel,
     OllamaClient,
     OllamaError,
     RunningModel,
     configured_hosts,
+    normalise_model_name,
 )
 
 _T = TypeVar("_T")

@@ -11,25 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-DEFAULT_HOST = "registry.ollama.ai"
-DEFAULT_NAMESPACE = "library"
 INTERRUPTED_ERROR = "The pull was interrupted: the server process running it stopped."
-
-
-def normalise_model_name(name: str) -> str:
-    """One spelling per model, as Ollama matches them: lower-case, default host, namespace and
-    tag filled in or dropped (`Llama3.2` and `registry.ollama.ai/library/llama3.2:latest` are
-    both `llama3.2:latest`). Call it on valid names only."""
-    name = name.strip().lower()
-    if name.rfind(":") <= name.rfind("/"):
-        name += ":latest"
-    scheme, separator, rest = name.rpartition("://")
-    parts = rest.split("/")
-    if len(parts) == 3 and parts[0] == DEFAULT_HOST:
-        parts, separator = parts[1:], ""
-    if len(parts) == 2 and parts[0] == DEFAULT_NAMESPACE:
-        parts = parts[1:]
-    return (scheme + separator if separator else "") + "/".join(parts)
 
 
 class PullQuerySet(models.QuerySet["Pull"]):

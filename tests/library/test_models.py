@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chatsite.library.models import INTERRUPTED_ERROR, AuditEntry, Pull, normalise_model_name
+from chatsite.library.models import INTERRUPTED_ERROR, AuditEntry, Pull
+from chatsite.ollama import normalise_model_name
 
 
 @pytest.mark.parametrize(
