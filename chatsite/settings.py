@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Pages compress to a twentieth; CSRF tokens are masked per response, so BREACH does not apply.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,6 +122,10 @@ else:
     _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "chatsite.sqlite3"}
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {**SQLITE_OPTIONS, **_database.get("OPTIONS", {})}
+    # Keep the connection: opening one per query, and the WAL checkpoint each close forces,
+    # cost more than the query itself (bench/results.md).
+    _database["CONN_MAX_AGE"] = None
+    _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -138,7 +144,10 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1500}}
+        "default": {
+            "BACKEND": "chatsite.channel_layer.SweepingInMemoryChannelLayer",
+            "CONFIG": {"capacity": 1500},
+        }
     }
 
 AUTHENTICATION_BACKENDS = [

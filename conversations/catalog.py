@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 
 from chatsite.ollama import (
@@ -58,9 +59,27 @@ class ModelCatalog:
         return self.servers[0].host
 
 
-async def load_catalog() -> ModelCatalog:
-    """Ask every server at once; a server that is down is reported and the others still count."""
-    answers = await asyncio.gather(*(_server_models(host) for host in configured_hosts()))
+# Sending a message checks the model against the catalog; a few seconds' memory spares Ollama
+# a model list per message. Keyed by the servers, so a changed configuration is never served.
+_recent: dict[tuple[str, ...], tuple[float, ModelCatalog]] = {}
+
+
+async def load_catalog(max_age: float = 0.0) -> ModelCatalog:
+    """Ask every server at once; a server that is down is reported and the others still count.
+
+    With `max_age`, a catalog loaded that many seconds ago or less is reused.
+    """
+    hosts = tuple(configured_hosts())
+    loaded_at, catalog = _recent.get(hosts, (0.0, None))
+    if catalog is not None and time.monotonic() - loaded_at <= max_age:
+        return catalog
+    catalog = await _load(hosts)
+    _recent[hosts] = (time.monotonic(), catalog)
+    return catalog
+
+
+async def _load(hosts: tuple[str, ...]) -> ModelCatalog:
+    answers = await asyncio.gather(*(_server_models(host) for host in hosts))
     merged: dict[str, ModelChoice] = {}
     for status, models in answers:
         for name, parameter_size, thinking in models:

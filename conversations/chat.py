@@ -34,6 +34,9 @@ from conversations.generation import (
 )
 from conversations.models import Conversation, Message
 
+# How stale the model list may be when a message is sent: a model deleted seconds ago fails
+# the reply with Ollama's own "not found" instead of being refused up front.
+CATALOG_MAX_AGE = 5.0
 SETTINGS_KEYS = ("system_prompt", "temperature", "top_p", "num_ctx", "num_predict", "seed", "think")
 BUSY = "A reply is still being written. Stop it or wait for it to finish before sending another."
 
@@ -57,6 +60,7 @@ class StartedTurn:
     reply: Message
     user_message_is_new: bool = True
     removed_ids: tuple[uuid.UUID, ...] = ()
+    earlier: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def _stored_settings_form(conversation: Conversation) -> ConversationSettingsFor
 async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
-    catalog = await load_catalog()
+    catalog = await load_catalog(max_age=CATALOG_MAX_AGE)
     model = form.cleaned_data["model"]
     choice = catalog.find(model)
     if catalog.reachable and choice is None:
@@ -200,6 +204,7 @@ def _begin_turn(
         reply,
         user_message_is_new=new_text is not None,
         removed_ids=tuple(removed_ids),
+        earlier=tuple(history),
     )
 
 
@@ -252,13 +257,7 @@ def chat_history(conversation: Conversation, messages: list[Message]) -> list[Ch
 
 
 async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) -> None:
-    conversation, reply = turn.conversation, turn.reply
-    earlier = [
-        m
-        async for m in Message.objects.filter(conversation=conversation)
-        .exclude(pk=reply.pk)
-        .order_by("created_at", "-role")
-    ]
+    conversation, reply, earlier = turn.conversation, turn.reply, turn.earlier
     job = ReplyJob(
         conversation_id=conversation.id,
         owner_id=conversation.owner_id,

@@ -1,0 +1,39 @@
+"""The single-process channel layer, made cheap per message.
+
+Channels' in-memory layer walks every channel and group for expired entries on each send and
+receive, so each frame costs more the more people are connected (see bench/results.md). This one
+sweeps at most once a second and sends to a group's members without a task per member.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+
+
+class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
+    sweep_interval = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_sweep = 0.0
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep < self.sweep_interval:
+            return
+        self._last_sweep = now
+        super()._clean_expired()
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        for channel in list(self.groups.get(group, {})):
+            # As in Channels: a full channel misses the message, the others still get it.
+            with contextlib.suppress(ChannelFull):
+                await self.send(channel, message)
