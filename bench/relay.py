@@ -1,0 +1,359 @@
+"""Relay overhead: N browser-like socket clients each send a message to daphne and read the streamed
+reply, against the same clients reading the stand-in directly over HTTP in the same run.
+
+`python -m bench.relay [--sizes 1,10,100,500] [--tokens 150] [--rate 50]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from bench.harness import (
+    MODEL,
+    TOKEN,
+    CpuMeter,
+    Reading,
+    Seeded,
+    Site,
+    ms,
+    numbered_tokens,
+    open_chat_socket,
+    percentile,
+    prepared_site,
+    read_reply,
+    seed_users,
+    send_frame,
+    serve,
+    table,
+)
+
+ROUNDS = {1: 6, 10: 3, 100: 1, 500: 1}  # fewer repetitions for the large N
+# Concurrent users do not all press Enter in the same millisecond: each client sends at a random
+# moment within this window (replies last several times longer, so the streams overlap).
+SPREAD_SECONDS = 1.0
+CONNECTS_AT_ONCE = 50
+
+
+@dataclass
+class Summary:
+    mode: str
+    clients: int
+    replies: int
+    ttft_overhead: list[float]
+    delays: list[float]
+    tokens: int
+    seconds: float
+    daphne_cpu: float
+    bench_cpu: float
+    wall: float
+    errors: int
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else math.nan
+
+    def row(self) -> list[str]:
+        per_k = self.daphne_cpu / self.tokens * 1000 if self.tokens and self.daphne_cpu else None
+        return [
+            self.mode,
+            str(self.clients),
+            str(self.replies),
+            ms(percentile(self.ttft_overhead, 0.5)),
+            ms(percentile(self.ttft_overhead, 0.99)),
+            ms(percentile(self.delays, 0.5)),
+            ms(percentile(self.delays, 0.99)),
+            f"{self.tokens_per_second:,.0f}",
+            "-" if per_k is None else f"{per_k:.3f}",
+            f"{self.bench_cpu / self.wall:.0%}",
+            str(self.errors),
+        ]
+
+
+HEADERS = [
+    "path",
+    "N",
+    "replies",
+    "TTFT overhead p50 ms",
+    "p99 ms",
+    "token delay p50 ms",
+    "p99 ms",
+    "tokens/s",
+    "daphne CPU s / 1k tokens",
+    "bench process CPU",
+    "errors",
+]
+
+
+def summarize(
+    mode: str,
+    site: Site,
+    readings: Sequence[Reading],
+    expected: int,
+    cpu: tuple[float, float, float],
+) -> Summary:
+    standin = site.standin
+    overheads, delays = [], []
+    for reading in readings:
+        own = standin.own_ttft(reading.key)
+        if 0 in reading.arrivals and own is not None:
+            overheads.append(reading.arrivals[0] - reading.sent_at - own)
+        departures = standin.departures.get(reading.key, [])
+        delays += [
+            arrived - departures[seq]
+            for seq, arrived in reading.arrivals.items()
+            if seq < len(departures)
+        ]
+    tokens = sum(len(r.arrivals) for r in readings)
+    sent = [r.sent_at for r in readings if r.sent_at]
+    last = [max(r.arrivals.values()) for r in readings if r.arrivals]
+    seconds = max(last) - min(sent) if sent and last else 0.0
+    errors = sum(1 for r in readings if r.error or len(r.arrivals) < expected)
+    daphne_cpu, bench_cpu, wall = cpu
+    return Summary(
+        mode,
+        len(readings),
+        len(readings),
+        overheads,
+        delays,
+        tokens,
+        seconds,
+        daphne_cpu if mode == "daphne" else 0.0,
+        bench_cpu,
+        wall,
+        errors,
+    )
+
+
+async def relay_round(
+    site: Site,
+    clients: Sequence[tuple[str, str]],
+    label: str,
+    *,
+    deadline: float,
+    spread: float = SPREAD_SECONDS,
+) -> tuple[list[Reading], tuple[float, float, float]]:
+    """Every client (cookie, conversation id) opens its socket; then each sends within `spread`
+    seconds."""
+    offsets = _offsets(len(clients), spread, label)
+    readings = [Reading(f"{label}-{i}") for i in range(len(clients))]
+    sockets: list[object | None] = [None] * len(clients)
+    gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
+
+    async def open_one(index: int) -> None:
+        cookie, conversation_id = clients[index]
+        async with gate:
+            try:
+                sockets[index] = await open_chat_socket(site, conversation_id, cookie)
+            except Exception as error:
+                readings[index].error = f"connect: {error!r}"
+
+    async def chat(index: int) -> None:
+        ws, reading = sockets[index], readings[index]
+        if ws is None:
+            return
+        await asyncio.sleep(offsets[index])
+        reading.sent_at = time.monotonic()
+        try:
+            await ws.send(send_frame(reading.key))  # type: ignore[attr-defined]
+            async with asyncio.timeout(deadline):
+                await read_reply(ws, reading)
+        except TimeoutError:
+            reading.error = "timed out"
+        except Exception as error:
+            reading.error = repr(error)
+
+    await asyncio.gather(*(open_one(i) for i in range(len(clients))))
+    meter = CpuMeter(site)
+    meter.start()
+    await asyncio.gather(*(chat(i) for i in range(len(clients))))
+    cpu = meter.stop()
+    await asyncio.gather(
+        *(ws.close() for ws in sockets if ws is not None),  # type: ignore[attr-defined]
+        return_exceptions=True,
+    )
+    return readings, cpu
+
+
+async def direct_round(
+    site: Site, count: int, label: str, *, deadline: float, spread: float = SPREAD_SECONDS
+) -> tuple[list[Reading], tuple[float, float, float]]:
+    """The baseline: the same clients reading /api/chat from the stand-in itself."""
+    readings = [Reading(f"{label}-{i}") for i in range(count)]
+    offsets = _offsets(count, spread, label)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+
+    async def chat(client: httpx.AsyncClient, reading: Reading, offset: float) -> None:
+        body = {"model": MODEL, "messages": [{"role": "user", "content": reading.key}]}
+        await asyncio.sleep(offset)
+        reading.sent_at = time.monotonic()
+        try:
+            async with (
+                asyncio.timeout(deadline),
+                client.stream("POST", f"{site.standin.url}/api/chat", json=body) as response,
+            ):
+                async for line in response.aiter_lines():
+                    now = time.monotonic()
+                    if not line:
+                        continue
+                    obj = json.loads(line)
+                    for match in TOKEN.finditer(obj.get("message", {}).get("content", "")):
+                        reading.arrivals.setdefault(int(match[1]), now)
+                    if obj.get("done"):
+                        reading.finished_at = now
+        except TimeoutError:
+            reading.error = "timed out"
+        except Exception as error:
+            reading.error = repr(error)
+
+    async with httpx.AsyncClient(limits=limits, timeout=deadline, trust_env=False) as client:
+        meter = CpuMeter(site)
+        meter.start()
+        await asyncio.gather(*(chat(client, r, o) for r, o in zip(readings, offsets, strict=True)))
+        cpu = meter.stop()
+    return readings, cpu
+
+
+def _offsets(count: int, spread: float, label: str) -> list[float]:
+    """The same send moments for the daphne and direct runs of a round."""
+    chooser = random.Random(label.split("-", 1)[-1])
+    return [chooser.uniform(0, spread) if count > 1 else 0.0 for _ in range(count)]
+
+
+async def warm_up(site: Site, user: Seeded) -> None:
+    """One reply before measuring: a long-running server has its templates and imports loaded."""
+    readings, _ = await relay_round(
+        site, [(user.cookie, user.conversation_ids[-1])], "warm-up", deadline=60
+    )
+    if readings[0].error:
+        raise RuntimeError(f"the warm-up reply failed: {readings[0].error}")
+    await wait_for_quiet(site)
+
+
+async def wait_for_quiet(site: Site, within: float = 30.0) -> None:
+    """Let the last round's generations (and their title requests) end before the next."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if all(r.ended for r in site.standin.requests):
+            await asyncio.sleep(0.3)
+            if all(r.ended for r in site.standin.requests):
+                return
+        await asyncio.sleep(0.1)
+
+
+def merge(parts: Sequence[Summary]) -> Summary:
+    first = parts[0]
+    return Summary(
+        first.mode,
+        first.clients,
+        sum(p.replies for p in parts),
+        [x for p in parts for x in p.ttft_overhead],
+        [x for p in parts for x in p.delays],
+        sum(p.tokens for p in parts),
+        sum(p.seconds for p in parts),
+        sum(p.daphne_cpu for p in parts),
+        sum(p.bench_cpu for p in parts),
+        sum(p.wall for p in parts),
+        sum(p.errors for p in parts),
+    )
+
+
+async def measure(
+    site: Site, users: Sequence[Seeded], sizes: Sequence[int], tokens: int, rate: float
+) -> list[tuple[Summary, Summary]]:
+    token_delay = 1 / rate if rate else 0.0
+    site.script_reply(numbered_tokens(tokens), token_delay=token_delay)
+    timeout = 30 + tokens * token_delay * 4
+    used = [0] * len(users)
+    await warm_up(site, users[0])
+    results = []
+    for size in sizes:
+        direct_parts, relay_parts = [], []
+        for round_number in range(ROUNDS.get(size, 1)):
+            label = f"{size}-{round_number}"
+            readings, cpu = await direct_round(site, size, f"direct-{label}", deadline=timeout)
+            direct_parts.append(summarize("direct HTTP", site, readings, tokens, cpu))
+            await wait_for_quiet(site)
+            clients = []
+            for index in range(size):
+                user = users[index]
+                clients.append((user.cookie, user.conversation_ids[used[index]]))
+                used[index] += 1
+            readings, cpu = await relay_round(site, clients, f"relay-{label}", deadline=timeout)
+            relay_parts.append(summarize("daphne", site, readings, tokens, cpu))
+            await wait_for_quiet(site)
+        results.append((merge(direct_parts), merge(relay_parts)))
+    return results
+
+
+def report(
+    results: Sequence[tuple[Summary, Summary]], tokens: int, rate: float, title: str = ""
+) -> str:
+    rows = []
+    ratios = []
+    for direct, relay in results:
+        rows += [direct.row(), relay.row()]
+
+        def ratio(values_relay: list[float], values_direct: list[float], q: float) -> str:
+            a, b = percentile(values_relay, q), percentile(values_direct, q)
+            return "-" if math.isnan(a) or math.isnan(b) or b <= 0 else f"{a / b:.1f}x"
+
+        ratios.append(
+            [
+                str(relay.clients),
+                ratio(relay.ttft_overhead, direct.ttft_overhead, 0.5),
+                ratio(relay.ttft_overhead, direct.ttft_overhead, 0.99),
+                ratio(relay.delays, direct.delays, 0.5),
+                ratio(relay.delays, direct.delays, 0.99),
+                f"{relay.tokens_per_second / direct.tokens_per_second:.2f}"
+                if direct.tokens_per_second
+                else "-",
+            ]
+        )
+    pace = f"{rate:g} tokens/s per reply" if rate else "as fast as it can"
+    return (
+        f"### Relay overhead ({tokens}-token replies, stand-in at {pace}){title}\n\n"
+        "TTFT overhead = first token at the client minus the stand-in's own time to first token; "
+        "token delay = arrival at the client minus departure from the stand-in (daphne path: "
+        f"includes the 25 ms coalescing window). Clients send within {SPREAD_SECONDS:g} s of "
+        "each other; after one warm-up reply. Rounds: "
+        + ", ".join(f"N={n}: {r}" for n, r in ROUNDS.items())
+        + ".\n\n"
+        + table(HEADERS, rows)
+        + "\n\nRatio daphne / direct HTTP:\n\n"
+        + table(["N", "TTFT overhead p50", "p99", "token delay p50", "p99", "tokens/s"], ratios)
+        + "\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1,10,100,500")
+    parser.add_argument("--tokens", type=int, default=150)
+    parser.add_argument("--rate", type=float, default=50.0, help="tokens/s per reply")
+    parser.add_argument(
+        "--proposed", action="store_true", help="daphne with results.md's proposed settings fixes"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with prepared_site() as site:
+        conversations = sum(ROUNDS.get(s, 1) for s in sizes) + 1
+        users = seed_users(max(sizes), conversations)
+        extra_env = {"BENCH_PROPOSED": "1"} if args.proposed else {}
+        with serve(site, extra_env=extra_env):
+            results = asyncio.run(measure(site, users, sizes, args.tokens, args.rate))
+        print(f"Database: {site.database}\n")
+        title = " - with the proposed settings fixes (bench/serve.py BENCH_PROPOSED)"
+        print(report(results, args.tokens, args.rate, title if args.proposed else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()
