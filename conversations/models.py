@@ -10,6 +10,14 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from chatsite.accounts.access import is_site_admin
+from chatsite.accounts.models import SiteSettings
+
+
+def admin_review_allowed(user: Any) -> bool:
+    """An admin, on a site whose admins turned admin review on (it is off by default)."""
+    return is_site_admin(user) and SiteSettings.load().admin_review
+
 
 class ConversationQuerySet(models.QuerySet["Conversation"]):
     def for_user(self, user: Any) -> ConversationQuerySet:
@@ -17,6 +25,39 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(owner_id=user.pk)
+
+    def for_admin_review(self, user: Any) -> ConversationQuerySet:
+        """Anyone's conversations, read-only, for an admin while the site allows admin review.
+
+        Off by default (SiteSettings.admin_review); the caller records every opening.
+        """
+        return self.all() if admin_review_allowed(user) else self.none()
+
+    def pinned_first(self) -> ConversationQuerySet:
+        """Pinned on top, then most recent activity; the id breaks ties so pages never overlap.
+
+        Served by the owner/archived/pinned/updated_at index (see Meta.indexes).
+        """
+        return self.order_by("-pinned", "-updated_at", "-id")
+
+    def unarchived(self) -> ConversationQuerySet:
+        # `IN (false)` rather than `= false`: on SQLite Django writes the latter as `NOT archived`,
+        # which cannot use the history index.
+        return self.filter(archived__in=[False])
+
+    def in_sidebar(self) -> ConversationQuerySet:
+        return self.unarchived().pinned_first()
+
+    def message_counts(self, conversation_ids: list[Any]) -> dict[Any, int]:
+        """Message counts for one page of conversations: one grouped query, never N+1, and only
+        over the given ids (so 10,000 conversations x 20 messages are not all counted)."""
+        rows = (
+            self.filter(pk__in=conversation_ids)
+            .order_by()
+            .annotate(count=models.Count("messages"))
+            .values_list("pk", "count")
+        )
+        return dict(rows)
 
 
 class Conversation(models.Model):
@@ -39,7 +80,14 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
-        indexes = [models.Index(fields=["owner", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"]),
+            # The history list and the sidebar: one owner, archived or not, pinned first.
+            models.Index(
+                fields=["owner", "archived", "-pinned", "-updated_at", "-id"],
+                name="conversation_history_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or "New chat"
@@ -58,6 +106,10 @@ class MessageQuerySet(models.QuerySet["Message"]):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(conversation__owner_id=user.pk)
+
+    def for_admin_review(self, user: Any) -> MessageQuerySet:
+        """The messages of anyone's conversations, under the same rule as the conversations."""
+        return self.all() if admin_review_allowed(user) else self.none()
 
     def live_streaming(self) -> MessageQuerySet:
         """Replies whose generation is still owned by a live process."""
@@ -129,3 +181,7 @@ class Message(models.Model):
         if not self.eval_count or not self.eval_duration_ns:
             return None
         return self.eval_count / self.eval_duration_ns * 1e9
+
+    @property
+    def total_seconds(self) -> float | None:
+        return None if self.total_duration_ns is None else self.total_duration_ns / 1e9

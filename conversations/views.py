@@ -17,6 +17,9 @@ from conversations.catalog import ModelCatalog, load_catalog
 from conversations.frames import message_context
 from conversations.models import Conversation, Message
 
+# The sidebar: pinned first, archived hidden (they stay on the history page).
+SIDEBAR_FIELDS = ("id", "title", "pinned", "updated_at")
+
 
 @login_required
 @require_GET
@@ -113,7 +116,7 @@ async def _page_context(
     last_used = conversation or await owned.only("model").exclude(model="").afirst()
     return {
         "conversation": conversation,
-        "conversations": [c async for c in owned.only("id", "title", "updated_at")[:100]],
+        "conversations": [c async for c in owned.in_sidebar().only(*SIDEBAR_FIELDS)[:100]],
         "catalog": catalog,
         "selected_model": (draft or {}).get("model") or (last_used.model if last_used else ""),
         "thread": thread_items,

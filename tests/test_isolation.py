@@ -32,6 +32,18 @@ CONVERSATION_URLS: list[Url] = [
     Url("conversations:detail"),
     Url("conversations:message", ("{conversation}", "{message}")),
     Url("conversations:edit_message", ("{conversation}", "{message}")),
+    Url("conversations:export_markdown"),
+    Url("conversations:export_json"),
+    Url("conversations:review"),
+    Url("conversations:title"),
+    Url("conversations:rename"),
+    Url("conversations:rename", method="post"),
+    Url("conversations:pin", method="post"),
+    Url("conversations:unpin", method="post"),
+    Url("conversations:archive", method="post"),
+    Url("conversations:unarchive", method="post"),
+    Url("conversations:delete"),
+    Url("conversations:delete", method="post"),
 ]
 CONVERSATION_SOCKETS: list[str] = [
     "/ws/chat/{conversation}/",

@@ -37,6 +37,9 @@ class NewAccountForm(SignUpForm):
 class SiteSettingsForm(forms.ModelForm):
     class Meta:
         model = SiteSettings
-        fields = ("signup_mode",)
-        labels = {"signup_mode": "Sign-up"}
+        fields = ("signup_mode", "admin_review")
+        labels = {
+            "signup_mode": "Sign-up",
+            "admin_review": "Let admins open any user's conversation (read-only, recorded)",
+        }
         widgets = {"signup_mode": forms.RadioSelect}

@@ -10,6 +10,7 @@ from axes.utils import reset as reset_lockouts
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.forms import SetPasswordForm
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,8 +19,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from chatsite.accounts.decorators import admin_required
 from chatsite.accounts.forms import NewAccountForm, SiteSettingsForm
-from chatsite.accounts.models import LastAdminError, SiteSettings, User
+from chatsite.accounts.models import AdminReviewRecord, LastAdminError, SiteSettings, User
 from chatsite.accounts.requests import AccountRequest
+
+REVIEW_LOG_PER_PAGE = 100
 
 
 def _row_or_list(
@@ -28,7 +31,12 @@ def _row_or_list(
     """htmx gets the account's refreshed row with the notice in it; a plain post, the list."""
     if request.htmx:
         row = User.objects.with_conversation_count().get(pk=account.pk)
-        context = {"account": row, "notice": notice, "failed": failed}
+        context = {
+            "account": row,
+            "notice": notice,
+            "failed": failed,
+            "admin_review": SiteSettings.load().admin_review,
+        }
         return render(request, "accounts/partials/user_row.html", context)
     (messages.error if failed else messages.success)(request, notice)
     return redirect("accounts:users")
@@ -38,7 +46,8 @@ def _row_or_list(
 @require_GET
 def users(request: AccountRequest) -> HttpResponse:
     accounts = User.objects.with_conversation_count().order_by("is_approved", "date_joined")
-    return render(request, "accounts/users.html", {"accounts": accounts})
+    context = {"accounts": accounts, "admin_review": SiteSettings.load().admin_review}
+    return render(request, "accounts/users.html", context)
 
 
 @admin_required
@@ -147,6 +156,19 @@ def site_settings(request: AccountRequest) -> HttpResponse:
     form = SiteSettingsForm(request.POST or None, instance=SiteSettings.load())
     if request.method == "POST" and form.is_valid():
         saved = form.save()
-        messages.success(request, f"Saved. Sign-up is now {saved.get_signup_mode_display()}.")
+        review = "on" if saved.admin_review else "off"
+        messages.success(
+            request,
+            f"Saved. Sign-up is now {saved.get_signup_mode_display()}. Admin review is {review}.",
+        )
         return redirect("accounts:site_settings")
     return render(request, "accounts/site_settings.html", {"form": form})
+
+
+@admin_required
+@require_GET
+def review_log(request: AccountRequest) -> HttpResponse:
+    """Every time an admin opened someone else's conversation, newest first."""
+    records = Paginator(AdminReviewRecord.objects.all(), REVIEW_LOG_PER_PAGE)
+    context = {"page": records.get_page(request.GET.get("page")), "settings": SiteSettings.load()}
+    return render(request, "accounts/review_log.html", context)

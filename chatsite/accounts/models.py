@@ -1,4 +1,5 @@
-"""The user account (approval, admin role, last seen) and the site settings singleton.
+"""The user account (approval, admin role, last seen), the site settings singleton, and the
+record of admins opening other people's conversations (admin review).
 
 Role changes that must keep at least one admin are manager methods under one transaction.
 """
@@ -6,6 +7,7 @@ Role changes that must keep at least one admin are manager methods under one tra
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
@@ -33,6 +35,13 @@ class SiteSettings(models.Model):
 
     signup_mode = models.CharField(
         max_length=16, choices=SignupMode.choices, default=SignupMode.APPROVAL
+    )
+    # Off by default: admins read other people's conversations only where a team asks for it,
+    # every opening is recorded, and users see on their settings page whether it is on.
+    admin_review = models.BooleanField(
+        "admin review",
+        default=False,
+        help_text="Admins can open any user's conversation read-only; every opening is recorded.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -179,3 +188,45 @@ class User(AbstractUser):
         self.last_seen = now
         await type(self).objects.filter(pk=self.pk).aupdate(last_seen=now)
         return True
+
+
+class AdminReviewRecordQuerySet(models.QuerySet["AdminReviewRecord"]):
+    def record(self, admin: User, conversation: Any) -> AdminReviewRecord:
+        """One admin opened one conversation of someone else's: who, whose, which, when."""
+        owner = conversation.owner
+        return self.create(
+            admin=admin,
+            admin_username=admin.username,
+            owner=owner,
+            owner_username=owner.username,
+            conversation_id=conversation.pk,
+            conversation_title=(conversation.title or "New chat")[:200],
+        )
+
+    def about(self, user: User) -> AdminReviewRecordQuerySet:
+        """The openings of this user's conversations, for their own settings page."""
+        return self.filter(owner=user)
+
+
+class AdminReviewRecord(models.Model):
+    """An audit row; the names and title are copies so the record outlives the account or chat."""
+
+    admin = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="reviews_made"
+    )
+    admin_username = models.CharField(max_length=150)
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="reviews_received"
+    )
+    owner_username = models.CharField(max_length=150)
+    conversation_id = models.UUIDField()
+    conversation_title = models.CharField(max_length=200, blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AdminReviewRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.admin_username} opened {self.owner_username}'s {self.conversation_title!r}"

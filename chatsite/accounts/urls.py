@@ -1,4 +1,5 @@
-"""chatsite's own account pages (namespace "accounts"): sign-up, waiting, and the admin pages.
+"""chatsite's own account pages (namespace "accounts"): sign-up, waiting, your settings, and the
+admin pages.
 
 Sign-in, sign-out and password change keep Django's global names; see auth_urls.py.
 """
@@ -13,6 +14,7 @@ app_name = "accounts"
 urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/awaiting-approval/", views.awaiting_approval, name="awaiting_approval"),
+    path("accounts/settings/", views.my_settings, name="my_settings"),
     path("manage/users/", manage_views.users, name="users"),
     path("manage/users/new/", manage_views.user_create, name="user_create"),
     path("manage/users/<int:pk>/approve/", manage_views.user_approve, name="user_approve"),
@@ -27,4 +29,5 @@ urlpatterns = [
     path("manage/users/<int:pk>/password/", manage_views.user_password, name="user_password"),
     path("manage/users/<int:pk>/delete/", manage_views.user_delete, name="user_delete"),
     path("manage/settings/", manage_views.site_settings, name="site_settings"),
+    path("manage/review-log/", manage_views.review_log, name="review_log"),
 ]

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from chatsite.accounts.forms import SignUpForm
-from chatsite.accounts.models import User
+from chatsite.accounts.models import AdminReviewRecord, SiteSettings, User
 from chatsite.accounts.requests import AccountRequest
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MY_REVIEWS_SHOWN = 50
 
 
 @require_http_methods(["GET", "POST"])
@@ -55,3 +56,14 @@ def awaiting_approval(request: AccountRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "accounts/partials/awaiting_status.html")
     return render(request, "accounts/awaiting_approval.html")
+
+
+@login_required
+@require_GET
+def my_settings(request: AccountRequest) -> HttpResponse:
+    """The account's own page: who they are here and whether admins may read their chats."""
+    context = {
+        "admin_review": SiteSettings.load().admin_review,
+        "reviews": AdminReviewRecord.objects.about(request.user)[:MY_REVIEWS_SHOWN],
+    }
+    return render(request, "accounts/my_settings.html", context)

@@ -79,7 +79,18 @@
     if (box && followStream) box.scrollTop = box.scrollHeight;
   }
   document.addEventListener("htmx:wsAfterMessage", scrollToEnd);
-  document.addEventListener("DOMContentLoaded", scrollToEnd);
+  // A link to one message (a search result) shows that message, not the end of the thread.
+  function scrollToLinkedMessage() {
+    const id = location.hash.startsWith("#message-") ? location.hash.slice(1) : "";
+    const target = id && document.getElementById(id);
+    if (!target) return false;
+    target.scrollIntoView({ block: "center" });
+    followStream = false;
+    return true;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!scrollToLinkedMessage()) scrollToEnd();
+  });
   document.addEventListener("htmx:afterSettle", scrollToEnd);
 
   // After the server accepts a message it sends a fresh, empty composer: keep typing there.

@@ -45,6 +45,14 @@ def test_the_page_says_when_ollama_has_no_models(alice_client, ollama):
     ollama.remove_model("llama3.2:latest")
     page = alice_client.get(reverse("conversations:index")).content.decode()
     assert "has no models installed" in page
+    assert "Ask an admin to pull one." in page
+    assert reverse("library:index") not in page
+
+
+def test_an_admin_is_sent_to_the_models_page_when_ollama_has_no_models(admin_client, ollama):
+    ollama.remove_model("llama3.2:latest")
+    page = admin_client.get(reverse("conversations:index")).content.decode()
+    assert f'<a href="{reverse("library:index")}">Pull one on the models page.</a>' in page
 
 
 def test_a_conversation_page_shows_its_messages_rendered_safely(alice, alice_client, ollama):
