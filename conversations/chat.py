@@ -270,6 +270,7 @@ async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) ->
         think=turn_settings.think if turn_settings.model_thinks else None,
         make_title=not any(m.role == Message.Role.ASSISTANT for m in earlier),
         first_user_text=next((m.content for m in earlier if m.role == Message.Role.USER), ""),
+        title_before=conversation.title,
     )
     await get_channel_layer().group_send(
         conversation_group(conversation.id),

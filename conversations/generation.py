@@ -90,6 +90,7 @@ class ReplyJob:
     think: bool | None = None
     make_title: bool = False
     first_user_text: str = ""
+    title_before: str = ""
 
 
 class Generation:
@@ -311,7 +312,13 @@ class Generation:
         title = clean_title(result.response)
         if not title:
             return
-        await Conversation.objects.filter(pk=self.job.conversation_id).aupdate(title=title)
+        # Only over the title the conversation had when the reply started: a rename made while
+        # the reply was being written wins.
+        renamed = await Conversation.objects.filter(
+            pk=self.job.conversation_id, title=self.job.title_before
+        ).aupdate(title=title)
+        if not renamed:
+            return
         html = frames.title_changed(self.job.conversation_id, title)
         await self.layer.group_send(
             user_group(self.job.owner_id), {"type": "chat.frame", "html": html}

@@ -238,7 +238,13 @@ async def test_the_first_reply_gets_a_generated_title_sent_to_the_owners_sockets
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(user_group(conversation.owner_id), channel)
-    job = job_for(conversation, reply, make_title=True, first_user_text="Why is the sky blue?")
+    job = job_for(
+        conversation,
+        reply,
+        make_title=True,
+        first_user_text="Why is the sky blue?",
+        title_before="Why is the sky blue?",
+    )
     await Generation(job).run()
     async with asyncio.timeout(5):
         frame = await layer.receive(channel)
@@ -253,6 +259,15 @@ async def test_a_failed_title_keeps_the_first_words(ollama):
     conversation, reply = await new_turn(title="Why is the sky blue?")
     await Generation(job_for(conversation, reply, make_title=True)).run()
     assert (await Conversation.objects.aget(pk=conversation.pk)).title == "Why is the sky blue?"
+
+
+async def test_a_rename_during_the_first_reply_is_not_overwritten_by_the_generated_title(ollama):
+    ollama.script_generate("Generated title")
+    conversation, reply = await new_turn(title="Why is the sky blue?")
+    job = job_for(conversation, reply, make_title=True, title_before="Why is the sky blue?")
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(title="My own name")
+    await Generation(job).run()
+    assert (await Conversation.objects.aget(pk=conversation.pk)).title == "My own name"
 
 
 def test_titles_are_cleaned_to_one_short_line():
