@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.conf import settings as django_settings
+from django.db import connections
 from django.test import Client
 
 from chatsite.accounts.models import User
@@ -26,6 +28,14 @@ def django_db_modify_db_settings(
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test_name = tmp_path_factory.mktemp("database") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(test_name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_connections_of_async_tests(django_db_setup: None) -> Iterator[None]:
+    """ORM calls from async code run on asgiref's one worker thread, whose connection outlives
+    the tests; close it before the test database is dropped (PostgreSQL refuses otherwise)."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
