@@ -32,7 +32,7 @@ run: $(VENV)/.installed
 	@echo "  First: open it and sign up. The first account becomes the admin."
 	@echo "  Ollama is expected at $${OLLAMA_HOST:-http://127.0.0.1:11434} (set OLLAMA_HOST to change it)."
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+	$(BIN)/python -m chatsite.serve -b $(HOST) -p $(PORT) chatsite.asgi:application
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

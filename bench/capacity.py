@@ -63,9 +63,7 @@ async def measure(
     return rows, best
 
 
-def report(
-    rows: Sequence[Sequence[str]], best: float, streams: int, tokens: int, title: str = ""
-) -> str:
+def report(rows: Sequence[Sequence[str]], best: float, streams: int, tokens: int) -> str:
     headers = [
         "stand-in offers tokens/s",
         "daphne relayed tokens/s",
@@ -77,8 +75,7 @@ def report(
         "p99 < 100 ms",
     ]
     return (
-        f"### Capacity ({streams} replies of {tokens} tokens at once, one daphne process){title}"
-        "\n\n"
+        f"### Capacity ({streams} replies of {tokens} tokens at once, one daphne process)\n\n"
         + table(headers, rows)
         + f"\n\n**Capacity: {best:,.0f} tokens/s** relayed with p99 token delay under 100 ms.\n"
     )
@@ -88,16 +85,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--tokens", type=int, default=400)
-    parser.add_argument(
-        "--proposed", action="store_true", help="daphne with results.md's proposed settings fixes"
-    )
     args = parser.parse_args(argv)
     with prepared_site() as site:
         users = seed_users(args.streams, len(TOKEN_DELAYS) + 1)
-        with serve(site, extra_env={"BENCH_PROPOSED": "1"} if args.proposed else {}):
+        with serve(site):
             rows, best = asyncio.run(measure(site, users, args.tokens))
-    title = " - with the proposed settings fixes" if args.proposed else ""
-    print(report(rows, best, args.streams, args.tokens, title), flush=True)
+    print(report(rows, best, args.streams, args.tokens), flush=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.ollama_standin import OllamaStandin, RecordedRequest
 
@@ -199,7 +200,7 @@ def prepared_site(*, collectstatic: bool = False) -> Iterator[Site]:
 @contextlib.contextmanager
 def serve(site: Site, *, extra_env: dict[str, str] | None = None) -> Iterator[Site]:
     """daphne on a free port, started as `make run` starts it (through bench.serve, which is
-    plain daphne unless a probe is asked for in extra_env)."""
+    chatsite.serve unless a probe is asked for in extra_env)."""
     site.port = _free_port()
     log = site.data_dir / "daphne.log"
     command = [sys.executable, "-m", "bench.serve", "-b", "127.0.0.1", "-p", str(site.port)]
@@ -296,6 +297,50 @@ def frame_wire_bytes(payload: bytes) -> int:
     return size + (2 if size < 126 else 4 if size < 65536 else 10)
 
 
+class WireCounter:
+    """Bytes that arrived on a client socket, split at frame boundaries by reading the frame
+    headers: `messages[i]` is what the i-th data message took on the wire (compressed payload
+    plus headers, as sent), so a reading can count exactly the frames it saw."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.messages: list[int] = []
+        self.control = 0
+        self._buffer = b""
+        self._in_handshake = True
+        self._partial = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        self._buffer += data
+        if self._in_handshake:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self._buffer = self._buffer[end + 4 :]
+            self._in_handshake = False
+        while len(self._buffer) >= 2:
+            first, second = self._buffer[0], self._buffer[1]
+            length, header = second & 0x7F, 2
+            if length >= 126:
+                header = 4 if length == 126 else 10
+                if len(self._buffer) < header:
+                    return
+                length = int.from_bytes(self._buffer[2:header], "big")
+            header += 4 if second & 0x80 else 0  # a masked frame (never from a server)
+            size = header + length
+            if len(self._buffer) < size:
+                return
+            self._buffer = self._buffer[size:]
+            if first & 0x0F >= 0x8:  # ping, pong, close
+                self.control += size
+                continue
+            self._partial += size
+            if first & 0x80:  # FIN: the message is complete
+                self.messages.append(self._partial)
+                self._partial = 0
+
+
 @dataclass
 class Reading:
     """What one client saw of one reply."""
@@ -308,16 +353,32 @@ class Reading:
     error: str = ""
 
 
-async def open_chat_socket(site: Site, conversation_id: str, cookie: str) -> Any:
-    from websockets.asyncio.client import connect
+class CountingConnection(ClientConnection):
+    """A websockets client connection whose `.wire` counts the bytes that arrive."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wire = WireCounter()
+
+    def data_received(self, data: bytes) -> None:
+        self.wire.feed(data)
+        super().data_received(data)
+
+
+async def open_chat_socket(
+    site: Site, conversation_id: str, cookie: str, *, compression: str | None = "deflate"
+) -> CountingConnection:
+    """A chat socket as a browser opens it: offering permessage-deflate, as Chromium does on
+    every socket (compression=None for a client that does not)."""
     return await connect(
         site.socket_url(conversation_id),
         origin=site.url,  # type: ignore[arg-type]
         additional_headers={"Cookie": f"sessionid={cookie}"},
+        compression=compression,
         max_size=None,
         open_timeout=60,
         ping_interval=None,
+        create_connection=CountingConnection,
     )
 
 

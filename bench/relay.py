@@ -294,9 +294,7 @@ async def measure(
     return results
 
 
-def report(
-    results: Sequence[tuple[Summary, Summary]], tokens: int, rate: float, title: str = ""
-) -> str:
+def report(results: Sequence[tuple[Summary, Summary]], tokens: int, rate: float) -> str:
     rows = []
     ratios = []
     for direct, relay in results:
@@ -320,7 +318,7 @@ def report(
         )
     pace = f"{rate:g} tokens/s per reply" if rate else "as fast as it can"
     return (
-        f"### Relay overhead ({tokens}-token replies, stand-in at {pace}){title}\n\n"
+        f"### Relay overhead ({tokens}-token replies, stand-in at {pace})\n\n"
         "TTFT overhead = first token at the client minus the stand-in's own time to first token; "
         "token delay = arrival at the client minus departure from the stand-in (daphne path: "
         f"includes the 25 ms coalescing window). Clients send within {SPREAD_SECONDS:g} s of "
@@ -339,20 +337,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1,10,100,500")
     parser.add_argument("--tokens", type=int, default=150)
     parser.add_argument("--rate", type=float, default=50.0, help="tokens/s per reply")
-    parser.add_argument(
-        "--proposed", action="store_true", help="daphne with results.md's proposed settings fixes"
-    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     with prepared_site() as site:
         conversations = sum(ROUNDS.get(s, 1) for s in sizes) + 1
         users = seed_users(max(sizes), conversations)
-        extra_env = {"BENCH_PROPOSED": "1"} if args.proposed else {}
-        with serve(site, extra_env=extra_env):
+        with serve(site):
             results = asyncio.run(measure(site, users, sizes, args.tokens, args.rate))
         print(f"Database: {site.database}\n")
-        title = " - with the proposed settings fixes (bench/serve.py BENCH_PROPOSED)"
-        print(report(results, args.tokens, args.rate, title if args.proposed else ""), flush=True)
+        print(report(results, args.tokens, args.rate), flush=True)
 
 
 if __name__ == "__main__":

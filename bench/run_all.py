@@ -2,7 +2,7 @@
 
 Each script prints Markdown; this collects it under the machine's description and the date.
 bench/history.py (owned elsewhere) runs too when it exists. Set BENCH_ONLY=relay,memory to run a
-subset, and BENCH_PROPOSED=0 to skip the "proposed fixes" runs.
+subset.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ NOTES = ROOT / "bench" / "notes.md"
 # (name, module, arguments); each prints its own tables.
 SCRIPTS = [
     ("relay", "bench.relay", []),
-    ("relay-proposed", "bench.relay", ["--sizes", "100,500", "--proposed"]),
     ("capacity", "bench.capacity", []),
-    ("capacity-proposed", "bench.capacity", ["--proposed"]),
     ("layer_cost", "bench.layer_cost", []),
     ("memory", "bench.memory", []),
     ("db_writes", "bench.db_writes", []),
@@ -58,13 +56,10 @@ def run(name: str, module: str, arguments: list[str]) -> tuple[str, float]:
 
 def main() -> None:
     only = {n for n in os.environ.get("BENCH_ONLY", "").split(",") if n}
-    skip_proposed = os.environ.get("BENCH_PROPOSED") == "0"
     started = dt.datetime.now().astimezone()
     sections, timings = [], []
     for name, module, arguments in SCRIPTS:
         if only and name not in only:
-            continue
-        if skip_proposed and name.endswith("-proposed"):
             continue
         if module == "bench.history" and not (ROOT / "bench" / "history.py").exists():
             continue

@@ -90,7 +90,7 @@ class Cluster:
         log = self.tmp / f"{name}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+                [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
                 + ["chatsite.asgi:application"],
                 cwd=ROOT,
                 env=self.environment,

@@ -116,7 +116,7 @@ def daphne_server(
     port = _free_port()
     log = data_dir / "daphne.log"
     request.config.stash[DAPHNE_LOG] = log
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as log_file:
         daphne = subprocess.Popen(
             [*command, "chatsite.asgi:application"],
