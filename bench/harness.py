@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import psutil
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.ollama_standin import OllamaStandin, RecordedRequest
+from tests.site_process import start_site
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "llama3.2:latest"
@@ -99,12 +99,6 @@ def numbered_tokens(count: int, paragraph_every: int = 40) -> list[str]:
 
 
 # --- The site ----------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -201,32 +195,18 @@ def prepared_site(*, collectstatic: bool = False) -> Iterator[Site]:
 def serve(site: Site, *, extra_env: dict[str, str] | None = None) -> Iterator[Site]:
     """daphne on a free port, started as `make run` starts it (through bench.serve, which is
     chatsite.serve unless a probe is asked for in extra_env)."""
-    site.port = _free_port()
-    log = site.data_dir / "daphne.log"
-    command = [sys.executable, "-m", "bench.serve", "-b", "127.0.0.1", "-p", str(site.port)]
-    with log.open("ab") as log_file:
-        site.daphne = subprocess.Popen(
-            [*command, "chatsite.asgi:application"],
-            cwd=ROOT,
-            env={**os.environ, **site.env, **(extra_env or {})},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    environment = {**os.environ, **site.env, **(extra_env or {})}
+    process = start_site(environment, site.data_dir / "daphne.log", module="bench.serve")
+    site.port, site.daphne = process.port, process.process
     profiler = None
     try:
-        _wait_until_listening(site)
         profiler = _start_profiler(site)
         yield site
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=30)
-        site.daphne.terminate()
-        try:
-            site.daphne.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            site.daphne.kill()
-            site.daphne.wait()
+        process.stop()
         site.daphne = None
 
 
@@ -240,21 +220,6 @@ def _start_profiler(site: Site) -> subprocess.Popen[bytes] | None:
     command = [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking"]
     command += ["-r", "250", "-f", "raw", "-o", path, "-p", str(site.daphne.pid)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_until_listening(site: Site) -> None:
-    deadline = time.monotonic() + 30
-    assert site.daphne is not None
-    while time.monotonic() < deadline:
-        if site.daphne.poll() is not None:
-            log = (site.data_dir / "daphne.log").read_text(errors="replace")
-            raise RuntimeError(f"daphne exited with {site.daphne.returncode}:\n{log}")
-        try:
-            with socket.create_connection(("127.0.0.1", site.port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"daphne did not listen on {site.port} within 30 s")
 
 
 def seed_users(count: int, conversations_each: int = 0, *, prefix: str = "bench") -> list[Seeded]:

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,55 +20,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.ollama_standin import OllamaStandin, running_standin
+from tests.site_process import SiteFailed, SiteProcess, clean_environment, seed_session, start_site
 
-ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "chatsite_multiprocess"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SECRET_KEY = "multiprocess-test-key-" + "x" * 40
-
-SEED = """
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
-from chatsite.accounts.models import User
-from conversations.models import Conversation
-admin = User.objects.create_user("ada", password="unused-pass-42", is_staff=True,
-                                 is_superuser=True, is_approved=True)
-session = SessionStore()
-session[SESSION_KEY] = str(admin.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
-session.create()
-conversation = Conversation.objects.create(owner=admin, title="Across processes",
-                                           model="llama3.2:latest")
-print(session.session_key, conversation.id)
-"""
-
-
-@dataclass
-class Site:
-    """One daphne process of the site."""
-
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @dataclass
@@ -83,26 +35,17 @@ class Cluster:
     session: str
     conversation: str
     tmp: Path
-    sites: list[Site]
+    sites: list[SiteProcess]
 
-    def start(self, name: str) -> Site:
-        port = _free_port()
-        log = self.tmp / f"{name}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
-                + ["chatsite.asgi:application"],
-                cwd=ROOT,
-                env=self.environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        site = Site(name, port, process, log)
+    def start(self, name: str) -> SiteProcess:
+        try:
+            site = start_site(self.environment, self.tmp / f"{name}.log")
+        except SiteFailed as failure:
+            pytest.fail(f"process {name}: {failure}")
         self.sites.append(site)
-        _wait_until_listening(site)
         return site
 
-    def socket(self, site: Site, path: str):  # -> websockets connect context
+    def socket(self, site: SiteProcess, path: str):  # -> websockets connect context
         return connect(
             f"ws://127.0.0.1:{site.port}{path}",
             origin="http://127.0.0.1",
@@ -110,29 +53,10 @@ class Cluster:
             open_timeout=10,
         )
 
-    def http(self, site: Site) -> httpx.Client:
+    def http(self, site: SiteProcess) -> httpx.Client:
         return httpx.Client(
             base_url=site.url, cookies={"sessionid": self.session}, trust_env=False, timeout=10
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_listening(site: Site) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if site.process.poll() is not None:
-            pytest.fail(f"daphne {site.name} exited:\n{site.log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", site.port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"daphne {site.name} did not start:\n{site.log.read_text()}")
 
 
 def _fresh_database() -> None:
@@ -151,36 +75,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("multiprocess")
     _fresh_database()
     with running_standin() as ollama:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": f"{POSTGRES}/{DATABASE}",
-            "REDIS_URL": REDIS_URL,
-            "DATA_DIR": str(tmp),
-            "DJANGO_SECRET_KEY": SECRET_KEY,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "OLLAMA_HOST": ollama.url,
+        environment = clean_environment(
+            DATABASE_URL=f"{POSTGRES}/{DATABASE}",
+            REDIS_URL=REDIS_URL,
+            DATA_DIR=str(tmp),
+            DJANGO_SECRET_KEY=SECRET_KEY,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            OLLAMA_HOST=ollama.url,
             # Short, so a killed process's reply is reaped quickly.
-            "CHAT_LEASE_SECONDS": "2",
-        }
-        manage = [sys.executable, "manage.py"]
-        subprocess.run(
-            [*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment, check=True
+            CHAT_LEASE_SECONDS="2",
         )
-        subprocess.run(
-            [*manage, "collectstatic", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-        )
-        seeded = subprocess.run(
-            [*manage, "shell", "-c", SEED],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        session, conversation = seeded.stdout.split()[-2:]
+        session, conversation = seed_session(environment, "ada", admin=True)
         cluster = Cluster(environment, ollama, session, conversation, tmp, [])
         try:
             cluster.start("a")

@@ -8,10 +8,8 @@ Tests ask for `live_site` (base `.url`, the stand-in as `.ollama`) and `page`; b
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from chatsite.accounts.models import User
 from tests.ollama_standin import OllamaStandin, running_standin
+from tests.site_process import SiteFailed, start_site
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -50,12 +49,6 @@ class LiveSite:
         return self.url + path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _database_url() -> str:
     """The test database (created by pytest-django) as DATABASE_URL for the daphne process."""
     name = connection.settings_dict["NAME"]
@@ -63,19 +56,6 @@ def _database_url() -> str:
         return f"sqlite:///{name}"
     configured = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(configured._replace(path=f"/{name}"))
-
-
-def _wait_until_listening(port: int, daphne: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if daphne.poll() is not None:
-            pytest.fail(f"daphne exited with {daphne.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"daphne did not answer on port {port} within 30 s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -113,28 +93,16 @@ def daphne_server(
         env=env,
         check=True,
     )
-    port = _free_port()
     log = data_dir / "daphne.log"
     request.config.stash[DAPHNE_LOG] = log
-    command = [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as log_file:
-        daphne = subprocess.Popen(
-            [*command, "chatsite.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        _wait_until_listening(port, daphne, log)
-        yield f"http://127.0.0.1:{port}"
+        site = start_site(env, log)
+    except SiteFailed as failure:
+        pytest.fail(str(failure))
+    try:
+        yield site.url
     finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-            daphne.wait()
+        site.stop()
 
 
 @pytest.fixture

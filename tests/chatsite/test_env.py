@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from chatsite.env import env_bool, env_float, env_int, env_list, parse_ollama_host
+from tests.site_process import clean_environment, run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,21 +56,7 @@ def test_typed_readers_use_defaults_and_reject_malformed_values():
 
 
 def run_check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "OLLAMA_", "DATABASE_URL", "REDIS_URL", "DATA_DIR"))
-    }
-    environ |= {"DATA_DIR": str(tmp_path), **variables}
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_manage(clean_environment(DATA_DIR=str(tmp_path), **variables), "check")
 
 
 @pytest.mark.parametrize(
