@@ -131,7 +131,7 @@ def test_the_chat_page_screenshot_for_the_readme(live_site: LiveSite, alice_chat
     live_site.ollama.script_chat(SCREENSHOT_REPLY)
     send(page, "Why is the sky blue?")
     expect(page.locator(".message.assistant").last).to_contain_text("tokens/s")
-    live_site.ollama.script_chat(SCREENSHOT_REPLY.split(" "), token_delay=0.05)
+    live_site.ollama.script_chat(re.findall(r"\s*\S+", SCREENSHOT_REPLY), token_delay=0.05)
     send(page, "And why are sunsets red?")
     expect(page.locator(".message.assistant")).to_have_count(2)
     expect(page.locator(".message.assistant").nth(1)).to_contain_text("molecules")
