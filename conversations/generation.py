@@ -319,10 +319,20 @@ class Generation:
         ).aupdate(title=title)
         if not renamed:
             return
-        html = frames.title_changed(self.job.conversation_id, title)
-        await self.layer.group_send(
-            user_group(self.job.owner_id), {"type": "chat.frame", "html": html}
-        )
+        await announce_title(self.job.owner_id, self.job.conversation_id, title, self.layer)
+
+
+async def announce_title(
+    owner_id: int,
+    conversation_id: uuid.UUID,
+    title: str,
+    layer: BaseChannelLayer | None = None,
+) -> None:
+    """Show a new title in every open tab of the owner (sidebar and header)."""
+    html = frames.title_changed(conversation_id, title)
+    await (layer or get_channel_layer()).group_send(
+        user_group(owner_id), {"type": "chat.frame", "html": html}
+    )
 
 
 def clean_title(raw: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -22,6 +23,7 @@ from django_htmx.http import push_url
 
 from chatsite.accounts.requests import AccountRequest
 from conversations.forms import form_errors
+from conversations.generation import announce_title
 from conversations.history_forms import BulkForm, HistoryFilterForm, RenameForm
 from conversations.models import Conversation, ConversationQuerySet
 
@@ -82,6 +84,7 @@ def rename(request: AccountRequest, conversation_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         conversation.title = form.cleaned_data["title"]
         _owned_only(request.user, conversation_id).update(title=conversation.title)
+        async_to_sync(announce_title)(request.user.pk, conversation.id, conversation.title)
         if request.htmx:
             place = form.cleaned_data["place"]
             context = {"conversation": conversation, "place": place, "renamed": True}

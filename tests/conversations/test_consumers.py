@@ -6,6 +6,8 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import AsyncClient
+from django.urls import reverse
 
 from conversations.models import Conversation, Message
 from tests.factories import make_conversation, make_message, make_user
@@ -296,3 +298,19 @@ async def test_anonymous_sockets_are_refused(ollama):
     ok, code = await socket.connect()
     assert not ok
     assert code == 4403
+
+
+async def test_a_rename_shows_in_every_open_tab_of_the_owner(ollama):
+    alice, conversation = await alice_with_conversation(title="Old name")
+    socket = await connected(alice, conversation)
+    client = AsyncClient()
+    await client.aforce_login(alice)
+    response = await client.post(
+        reverse("conversations:rename", args=[conversation.id]), {"title": "New name"}
+    )
+    frames = await receive_until(socket, "New name")
+    await socket.disconnect()
+
+    assert response.status_code in (200, 302)
+    assert f'id="conversation-link-{conversation.id}"' in frames[-1]
+    assert (await Conversation.objects.aget(pk=conversation.pk)).title == "New name"
