@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatsite.accounts.access import can_use_site
+from chatsite.accounts.models import User
 from conversations import chat, frames
 from conversations.generation import (
     GenerationTiming,
@@ -79,6 +80,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=frames.refused([UNREADABLE]))
         except chat.ChatRefused as refusal:
             await self.send(text_data=frames.refused(refusal.errors))
+
+    async def account_revoked(self, event: dict[str, Any]) -> None:
+        """An admin changed this account: close unless it may still use the site."""
+        user = await User.objects.filter(pk=self.user.pk).afirst()
+        if not await database_sync_to_async(can_use_site)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
         if self.awaiting_sync and event.get("generation"):

@@ -24,6 +24,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from chatsite.accounts.live import user_group
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
 from conversations import frames
 from conversations.models import Conversation, Message
@@ -46,11 +47,6 @@ def conversation_group(conversation_id: uuid.UUID) -> str:
 def control_group(conversation_id: uuid.UUID) -> str:
     """The running generation listens here for stop and sync requests."""
     return f"chat-control.{conversation_id.hex}"
-
-
-def user_group(user_id: int) -> str:
-    """Every socket of one user listens here (sidebar updates such as new titles)."""
-    return f"user.{user_id}"
 
 
 FINAL_FIELDS = (

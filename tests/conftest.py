@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import SyncToAsync
+from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
@@ -36,6 +37,12 @@ def close_connections_of_async_tests(django_db_setup: None) -> Iterator[None]:
     the tests; close it before the test database is dropped (PostgreSQL refuses otherwise)."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> None:
+    # The in-memory layer's queues belong to one event loop; each test runs on its own.
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from chatsite.accounts.decorators import admin_required
 from chatsite.accounts.forms import NewAccountForm, SiteSettingsForm
+from chatsite.accounts.live import revoke_sockets
 from chatsite.accounts.models import AdminReviewRecord, LastAdminError, SiteSettings, User
 from chatsite.accounts.requests import AccountRequest
 
@@ -81,6 +82,7 @@ def user_deactivate(request: AccountRequest, pk: int) -> HttpResponse:
         User.objects.set_active(account, False)
     except LastAdminError as error:
         return _row_or_list(request, account, str(error), failed=True)
+    revoke_sockets(account.pk)
     return _row_or_list(request, account, f"{account.username} is deactivated and signed out.")
 
 
@@ -108,6 +110,7 @@ def user_remove_admin(request: AccountRequest, pk: int) -> HttpResponse:
         User.objects.set_admin(account, False)
     except LastAdminError as error:
         return _row_or_list(request, account, str(error), failed=True)
+    revoke_sockets(account.pk)
     if account == request.user:  # these pages are no longer theirs
         messages.success(request, "You are no longer an admin.")
         chat = reverse("conversations:index")
@@ -142,6 +145,7 @@ def user_delete(request: AccountRequest, pk: int) -> HttpResponse:
         except LastAdminError as error:
             messages.error(request, str(error))
             return redirect("accounts:users")
+        revoke_sockets(account.pk)
         if deleting_self:
             logout(request)
             return redirect("login")

@@ -8,6 +8,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatsite.accounts.access import is_site_admin
+from chatsite.accounts.live import user_group
+from chatsite.accounts.models import User
 from chatsite.library import frames
 from chatsite.library.pulls import reap_interrupted
 
@@ -21,7 +23,9 @@ class ModelsConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(is_site_admin)(self.scope["user"]):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.user_id = self.scope["user"].pk
         await self.channel_layer.group_add(frames.MODELS_GROUP, self.channel_name)
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         self.joined = True
         await self.accept()
         # The page may have been rendered just before a pull started or ended: catch up.
@@ -31,9 +35,16 @@ class ModelsConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.joined:
             await self.channel_layer.group_discard(frames.MODELS_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Actions are POSTs (CSRF-checked, working without a socket); the socket only listens."""
+
+    async def account_revoked(self, event: dict[str, Any]) -> None:
+        """An admin changed this account: close unless it is still an admin."""
+        user = await User.objects.filter(pk=self.user_id).afirst()
+        if not await database_sync_to_async(is_site_admin)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
 
     async def library_frame(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["html"])

@@ -1,5 +1,5 @@
-"""Fixtures for the model library: a fresh channel layer per test, admin clients and sockets,
-and a listener on the models page's group."""
+"""Fixtures for the model library: admin clients and sockets, and a listener on the models
+page's group."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from channels.layers import channel_layers, get_channel_layer
+from channels.layers import get_channel_layer
 from django.test import AsyncClient
 
 from chatsite.library import pulls
 from chatsite.library.frames import MODELS_GROUP
-
-
-@pytest.fixture(autouse=True)
-def fresh_channel_layer() -> None:
-    # The in-memory layer's queues belong to one event loop; each test runs on its own.
-    channel_layers.backends.clear()
 
 
 @pytest.fixture
