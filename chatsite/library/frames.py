@@ -45,6 +45,7 @@ def inventory(found: Inventory, *, oob: bool = False) -> str:
     return _render("server.html", {"inventory": found, "oob": oob})
 
 
-def notice(text: str, *, failed: bool = False) -> str:
-    """A one-line outcome for the admin who acted (always out-of-band)."""
-    return _render("notice.html", {"text": text, "failed": failed, "oob": True})
+def notice(text: str, *, failed: bool = False, oob: bool = True) -> str:
+    """A one-line outcome for the admin who acted: out-of-band next to other parts, or the whole
+    reply of a form that targets #library-notice (see partials/loaded.html)."""
+    return _render("notice.html", {"text": text, "failed": failed, "oob": oob})

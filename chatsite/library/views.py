@@ -124,7 +124,7 @@ async def details(request: AccountRequest, name: str) -> HttpResponse:
 
 def _outcome(request: AccountRequest, text: str, *, failed: bool = False) -> HttpResponse:
     if request.htmx:
-        return HttpResponse(frames.notice(text, failed=failed))
+        return HttpResponse(frames.notice(text, failed=failed, oob=False))
     (messages.error if failed else messages.success)(request, text)
     return redirect("library:index")
 
