@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,18 +17,8 @@ from pathlib import Path
 import httpx
 
 from bench.harness import MODEL, Seeded, Site, prepared_site, seed_users, serve, table
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# The flags the browser tests use (tests/browser/conftest.py).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Records when the htmx ws extension reports the socket open.
 WATCH_SOCKET = """
 window.__benchSocketOpen = null;

@@ -22,20 +22,11 @@ from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from chatsite.accounts.models import User
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.ollama_standin import OllamaStandin, running_standin
 from tests.site_process import SiteFailed, start_site
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGE_TIMEOUT_MS = 10_000
 DAPHNE_LOG = pytest.StashKey[Path]()
 
