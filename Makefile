@@ -9,7 +9,7 @@ STANDIN_PORT ?= 11434
 SCALED_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
 SCALED_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-scaled standin bench format clean
+.PHONY: run test test-scaled screenshots standin bench format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: $(VENV)/.installed-dev
 
 test-scaled: $(VENV)/.installed-dev
 	DATABASE_URL=$(SCALED_DATABASE_URL) REDIS_URL=$(SCALED_REDIS_URL) $(BIN)/python -m pytest
+
+# The README's pictures: the browser tests that take them, told to write into docs/.
+screenshots: $(VENV)/.installed-dev
+	CHATSITE_SCREENSHOTS=docs $(BIN)/python -m pytest -q \
+		tests/browser/test_chat_browser.py::test_the_chat_page_screenshot_for_the_readme \
+		tests/browser/test_library_browser.py::test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it
 
 # Benchmarks print figures and write bench/results.md; they are not part of `make test`.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python

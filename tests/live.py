@@ -32,7 +32,7 @@ async def open_socket(user: Any, path: str) -> WebsocketCommunicator:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[Any]], *, within: float = 5.0, what: str = "condition"
+    check: Callable[[], Awaitable[Any]], *, within: float = 10.0, what: str = "condition"
 ) -> Any:
     """Poll an async check until it returns something truthy, failing after a deadline."""
     deadline = time.monotonic() + within
@@ -46,9 +46,9 @@ async def wait_until(
 
 
 async def receive_until(
-    socket: WebsocketCommunicator, text: str, *, within: float = 5.0
+    socket: WebsocketCommunicator, text: str, *, within: float = 10.0, times: int = 1
 ) -> list[str]:
-    """Every frame the socket receives up to and including the first containing `text`."""
+    """Every frame the socket receives until `text` has appeared `times` times in all of them."""
     frames: list[str] = []
     deadline = time.monotonic() + within
     while True:
@@ -60,7 +60,7 @@ async def receive_until(
         except TimeoutError:
             raise AssertionError(f"no frame containing {text!r}; got {frames!r}") from None
         frames.append(frame)
-        if text in frame:
+        if "".join(frames).count(text) >= times:
             return frames
 
 
@@ -81,7 +81,7 @@ class GroupListener:
     async def __aexit__(self, *exc: object) -> None:
         await self.layer.group_discard(conversation_group(self.conversation_id), self.channel)
 
-    async def until(self, text: str, within: float = 5.0) -> list[dict[str, Any]]:
+    async def until(self, text: str, within: float = 10.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within
         while not any(text in frame["html"] for frame in self.frames):
             remaining = deadline - time.monotonic()

@@ -183,12 +183,13 @@ async def test_a_reply_whose_process_is_killed_is_marked_interrupted_with_its_te
         a.kill()
 
     # B does not touch the reply while A's lease runs; once it has expired, opening the
-    # conversation on B marks it interrupted.
-    await asyncio.sleep(2.5)
+    # conversation on B marks it interrupted. Poll the page rather than sleep past the lease.
+    deadline = time.monotonic() + 20
     with cluster.http(b) as client:
-        page = client.get(f"/c/{cluster.conversation}/")
-    assert page.status_code == 200
-    assert "Interrupted" in page.text
+        while "Interrupted" not in (page := client.get(f"/c/{cluster.conversation}/")).text:
+            assert page.status_code == 200
+            assert time.monotonic() < deadline, "the reply was never marked interrupted"
+            await asyncio.sleep(0.2)
     rows = _query(
         "SELECT state, content, error FROM conversations_message WHERE role = 'assistant' "
         "ORDER BY created_at DESC LIMIT 1"

@@ -155,6 +155,15 @@ def sign_in(page: Page, live_site: LiveSite) -> Callable[[User], None]:
 
 
 @pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where tests save pictures: a temporary folder, or docs/ under `make screenshots`, so
+    `make test` leaves the tree as it found it."""
+    if os.environ.get("CHATSITE_SCREENSHOTS", "").lower() == "docs":
+        return ROOT / "docs"
+    return tmp_path
+
+
+@pytest.fixture
 def fast_password_hasher() -> None:
     """Overrides the suite's MD5 hasher: daphne checks passwords with the default hashers."""
 

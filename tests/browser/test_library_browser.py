@@ -14,8 +14,6 @@ from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
 
 @pytest.fixture
 def admin_on_models_page(live_site: LiveSite, page: Page, sign_in) -> Page:
@@ -32,7 +30,7 @@ def admin_on_models_page(live_site: LiveSite, page: Page, sign_in) -> Page:
 
 
 def test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it(
-    live_site: LiveSite, admin_on_models_page: Page
+    live_site: LiveSite, admin_on_models_page: Page, screenshot_dir: Path
 ):
     page = admin_on_models_page
     # About six seconds: long enough to watch (and photograph) the bars move.
@@ -52,8 +50,7 @@ def test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it(
         "() => (document.querySelector('article.pull.state-running progress')?.value ?? 0) >= 25",
         polling=50,
     )
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "models.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "models.png"), full_page=True)
 
     expect(overall).to_have_attribute("value", "100", timeout=15_000)
     expect(card).to_contain_text("Succeeded")

@@ -88,7 +88,7 @@ async def test_stop_from_any_socket_stops_ollama_and_keeps_the_partial_reply(oll
     sender = await connected(alice, conversation)
     other_tab = await connected(alice, conversation)
     await sender.send_to(text_data=send_frame())
-    await ollama.await_for(lambda s: s.tokens_sent() >= 3)
+    await receive_until(sender, "word", times=3)
     await other_tab.send_to(text_data=json.dumps({"action": "stop"}))
     await receive_until(sender, "Stopped")
     await sender.disconnect()
@@ -109,7 +109,7 @@ async def test_closing_the_socket_mid_stream_lets_the_reply_finish_and_a_new_soc
     alice, conversation = await alice_with_conversation()
     first = await connected(alice, conversation)
     await first.send_to(text_data=send_frame())
-    await ollama.await_for(lambda s: s.tokens_sent() >= 10)
+    await receive_until(first, "t9 ")
     await first.disconnect()
 
     await ollama.await_for(lambda s: s.tokens_sent() >= 30)
@@ -118,7 +118,7 @@ async def test_closing_the_socket_mid_stream_lets_the_reply_finish_and_a_new_soc
     await reopened.disconnect()
 
     caught_up = frames[0]
-    assert "t0 " in caught_up and "t25 " in caught_up  # the text so far, in one frame
+    assert "t0 " in caught_up and "t9 " in caught_up  # the text so far, in one frame
     assert "t79" in "".join(frames)  # then the live continuation
     reply = await wait_until(lambda: finished_reply(conversation), what="reply stored")
     assert reply.content == "".join(tokens)
