@@ -174,6 +174,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "chatsite.accounts.lockout.locked_out"
 AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
+# Sign-up attempts that get an answer about the username (account made, or name taken) per client
+# address per hour; counted in the database, so every process shares the count.
+SIGNUP_MAX_PER_HOUR = env_int("SIGNUP_MAX_PER_HOUR", 10, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -232,3 +235,6 @@ CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 100_000, minimum=1)
 # (its process died) is shown as interrupted.
 CHAT_LEASE_SECONDS = env_float("CHAT_LEASE_SECONDS", 15.0, minimum=2.0)
 CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# Fair use of the GPU, per user and across processes (counted in the database).
+CHAT_MAX_ACTIVE_REPLIES_PER_USER = env_int("CHAT_MAX_ACTIVE_REPLIES_PER_USER", 2, minimum=1)
+CHAT_MAX_TURNS_PER_MINUTE = env_int("CHAT_MAX_TURNS_PER_MINUTE", 20, minimum=1)

@@ -7,6 +7,14 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self) -> None:
+        from chatsite.library.signals import models_changed
         from conversations.search_index import repair_after_migrate
 
         post_migrate.connect(repair_after_migrate, sender=self)
+        models_changed.connect(_forget_catalog, dispatch_uid="conversations.forget_catalog")
+
+
+def _forget_catalog(**_: object) -> None:
+    from conversations.catalog import forget_catalog
+
+    forget_catalog()

@@ -59,23 +59,44 @@ class ModelCatalog:
         return self.servers[0].host
 
 
-# Sending a message checks the model against the catalog; a few seconds' memory spares Ollama
-# a model list per message. Keyed by the servers, so a changed configuration is never served.
+# Pages and sends share one catalog a few seconds old at most, so a busy site asks each server for
+# its models about once per CATALOG_MAX_AGE, not once per page (8 calls with /api/show each).
+# Keyed by the servers, so a changed configuration is never served. A refresh is shared: callers
+# arriving while one is in flight wait for it instead of starting their own.
+CATALOG_MAX_AGE = 5.0
 _recent: dict[tuple[str, ...], tuple[float, ModelCatalog]] = {}
+_loading: dict[tuple[asyncio.AbstractEventLoop, tuple[str, ...]], asyncio.Task[ModelCatalog]] = {}
 
 
-async def load_catalog(max_age: float = 0.0) -> ModelCatalog:
-    """Ask every server at once; a server that is down is reported and the others still count.
-
-    With `max_age`, a catalog loaded that many seconds ago or less is reused.
-    """
+async def load_catalog(max_age: float = CATALOG_MAX_AGE) -> ModelCatalog:
+    """Every server's models, asked at once; a server that is down is reported and the others
+    still count. A catalog loaded `max_age` seconds ago or less is reused."""
     hosts = tuple(configured_hosts())
     loaded_at, catalog = _recent.get(hosts, (0.0, None))
     if catalog is not None and time.monotonic() - loaded_at <= max_age:
         return catalog
-    catalog = await _load(hosts)
-    _recent[hosts] = (time.monotonic(), catalog)
-    return catalog
+    # An httpx client belongs to one event loop, so a refresh is shared within a loop only.
+    key = (asyncio.get_running_loop(), hosts)
+    task = _loading.get(key)
+    if task is None:
+        task = asyncio.ensure_future(_load(hosts))
+        _loading[key] = task
+        task.add_done_callback(lambda done: _remember(key, done))
+    # Shielded: a caller that gives up (its client left) does not cancel the others' refresh.
+    return await asyncio.shield(task)
+
+
+def forget_catalog() -> None:
+    """Drop the remembered catalog: the next page or send asks the servers again."""
+    _recent.clear()
+
+
+def _remember(
+    key: tuple[asyncio.AbstractEventLoop, tuple[str, ...]], done: asyncio.Task[ModelCatalog]
+) -> None:
+    _loading.pop(key, None)
+    if not done.cancelled() and done.exception() is None:
+        _recent[key[1]] = (time.monotonic(), done.result())
 
 
 async def _load(hosts: tuple[str, ...]) -> ModelCatalog:

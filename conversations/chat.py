@@ -23,6 +23,7 @@ from django.utils.text import Truncator
 from chatsite.ollama import ChatMessage
 from conversations import frames
 from conversations.catalog import ModelCatalog, load_catalog
+from conversations.fair_use import claim_turn
 from conversations.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
 from conversations.generation import (
     PROCESS_ID,
@@ -34,9 +35,6 @@ from conversations.generation import (
 )
 from conversations.models import Conversation, Message
 
-# How stale the model list may be when a message is sent: a model deleted seconds ago fails
-# the reply with Ollama's own "not found" instead of being refused up front.
-CATALOG_MAX_AGE = 5.0
 SETTINGS_KEYS = ("system_prompt", "temperature", "top_p", "num_ctx", "num_predict", "seed", "think")
 BUSY = "A reply is still being written. Stop it or wait for it to finish before sending another."
 
@@ -133,7 +131,8 @@ def _stored_settings_form(conversation: Conversation) -> ConversationSettingsFor
 async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
-    catalog = await load_catalog(max_age=CATALOG_MAX_AGE)
+    # A model deleted seconds ago fails the reply with Ollama's own "not found" instead.
+    catalog = await load_catalog()
     model = form.cleaned_data["model"]
     choice = catalog.find(model)
     if catalog.reachable and choice is None:
@@ -179,6 +178,8 @@ def _begin_turn(
         messages.reap_expired()
         if messages.live_streaming().exists():
             raise ChatRefused(BUSY)
+        if problem := claim_turn(user):
+            raise ChatRefused(problem)
         history = list(messages.order_by("created_at", "-role"))
         removed_ids = [m.pk for m in history]
         user_message = _apply_user_side(conversation, history, new_text, replace_last_reply, edit)

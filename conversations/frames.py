@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import sync_to_async
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
@@ -27,6 +28,21 @@ def message_context(message: Message) -> dict[str, Any]:
             "tail": message.content[boundary:],
         }
     return {"message": message, "blocks_html": render_markdown(message.content), "tail": ""}
+
+
+async def message_contexts(messages: list[Message]) -> list[dict[str, Any]]:
+    """Message contexts for a page, rendered in a worker thread: a long reply's Markdown is CPU
+    time the event loop (every socket and async page of this process) must not spend."""
+    return await sync_to_async(_contexts, thread_sensitive=False)(messages)
+
+
+def _contexts(messages: list[Message]) -> list[dict[str, Any]]:
+    return [message_context(message) for message in messages]
+
+
+async def message_replaced_off_loop(message: Message) -> str:
+    """`message_replaced`, rendered in a worker thread (see message_contexts)."""
+    return await sync_to_async(message_replaced, thread_sensitive=False)(message)
 
 
 def turn_started(turn: StartedTurn) -> str:

@@ -185,3 +185,17 @@ class Message(models.Model):
     @property
     def total_seconds(self) -> float | None:
         return None if self.total_duration_ns is None else self.total_duration_ns / 1e9
+
+
+class TurnStart(models.Model):
+    """One row per reply a user started, kept for a minute: the per-user rate of new turns is
+    counted here so every process sees the same count."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"turn by {self.user_id} at {self.started_at:%H:%M:%S}"

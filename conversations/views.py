@@ -14,7 +14,7 @@ from django_htmx.http import push_url, reswap, retarget
 
 from conversations import chat
 from conversations.catalog import ModelCatalog, load_catalog
-from conversations.frames import message_context
+from conversations.frames import message_contexts
 from conversations.models import Conversation, Message
 
 # The sidebar: pinned first, archived hidden (they stay on the history page).
@@ -63,7 +63,8 @@ async def message(
     request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
 ) -> HttpResponse:
     found = await _owned_message(request, conversation_id, message_id)
-    return render(request, "conversations/partials/message.html", message_context(found))
+    [context] = await message_contexts([found])
+    return render(request, "conversations/partials/message.html", context)
 
 
 @login_required
@@ -105,14 +106,13 @@ async def _page_context(
 ) -> dict[str, Any]:
     owned = Conversation.objects.for_user(user)
     catalog: ModelCatalog = await load_catalog()
-    thread_items: list[dict[str, Any]] = []
-    streaming = False
+    found: list[Message] = []
     if conversation is not None:
         thread = Message.objects.for_user(user).filter(conversation=conversation)
         await sync_to_async(thread.reap_expired)()
-        for found in [m async for m in thread.order_by("created_at", "-role")]:
-            thread_items.append(message_context(found))
-            streaming = streaming or found.state == Message.State.STREAMING
+        found = [m async for m in thread.order_by("created_at", "-role")]
+    thread_items = await message_contexts(found)
+    streaming = any(m.state == Message.State.STREAMING for m in found)
     last_used = conversation or await owned.only("model").exclude(model="").afirst()
     return {
         "conversation": conversation,

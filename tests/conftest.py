@@ -12,6 +12,7 @@ from django.db import connections
 from django.test import Client
 
 from chatsite.accounts.models import User
+from conversations.catalog import forget_catalog
 from tests.factories import make_user
 from tests.ollama_standin import OllamaStandin, running_standin
 
@@ -43,6 +44,12 @@ def close_connections_of_async_tests(django_db_setup: None) -> Iterator[None]:
 def fresh_channel_layer() -> None:
     # The in-memory layer's queues belong to one event loop; each test runs on its own.
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_catalog() -> None:
+    # Each test scripts its own stand-in; a catalog remembered from another test must not count.
+    forget_catalog()
 
 
 @pytest.fixture(autouse=True)

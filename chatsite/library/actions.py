@@ -21,6 +21,7 @@ from chatsite.library.pulls import (
     reap_interrupted,
     start_pull_task,
 )
+from chatsite.library.signals import models_changed
 from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError, configured_hosts
 
 
@@ -67,6 +68,7 @@ async def delete_model(user: Any, host: str, name: str) -> str:
         raise ActionFailed(reason) from error
     detail = f"{size} freed" if size else ""
     await audit.record(user, audit.Action.DELETE, name, audit.Outcome.SUCCEEDED, detail, host=host)
+    await models_changed.asend(sender=delete_model, host=host)
     await frames.broadcast(frames.inventory(await fetch_inventory(host)))
     return f"Deleted {name}{on_server(host)}" + (f" ({size} freed)." if size else ".")
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from chatsite.library import audit, frames
 from chatsite.library.inventory import fetch_inventory
 from chatsite.library.models import Pull
+from chatsite.library.signals import models_changed
 from chatsite.ollama import OllamaClient, OllamaError, OllamaStreamError, PullProgress
 
 logger = logging.getLogger(__name__)
@@ -256,6 +257,7 @@ class PullTask:
         await self._log_outcome(state, error)
         await frames.broadcast(frames.pull_card(pull))
         if state == Pull.State.SUCCEEDED:
+            await models_changed.asend(sender=PullTask, host=pull.host)
             found = await fetch_inventory(pull.host, self.client_factory)
             await frames.broadcast(frames.inventory(found))
 

@@ -151,3 +151,14 @@ def test_the_edit_form_shows_the_message_text(alice, alice_client, ollama):
     body = alice_client.get(url).content.decode()
     assert "Save and resend" in body
     assert "typo here" in body
+
+
+def test_a_reply_too_long_to_format_is_shown_as_plain_text(alice, alice_client, ollama):
+    conversation = make_conversation(alice)
+    block = "```python\n" + "x = '<b>'\n" * 200_000 + "```"
+    make_message(conversation, role=Message.Role.ASSISTANT, content=block)
+    page = alice_client.get(reverse("conversations:detail", args=[conversation.id])).content
+    text = page.decode()
+    assert "too long to format, so it is shown as plain text" in text
+    assert "x = &#x27;&lt;b&gt;&#x27;" in text  # escaped, never markup
+    assert "<b>" not in text

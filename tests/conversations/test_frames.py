@@ -1,0 +1,65 @@
+"""Frames and message contexts: what pages and sockets are sent, and where the rendering runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.frames import message_contexts, message_replaced_off_loop
+from conversations.models import Message
+from tests.factories import make_conversation, make_message, make_user
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+PROSE = "Some *text* with **bold** and a [link](https://example.com).\n\n" * 2_000
+
+
+@database_sync_to_async
+def long_replies(count: int) -> list[Message]:
+    conversation = make_conversation(make_user("alice"))
+    return [
+        make_message(conversation, role=Message.Role.ASSISTANT, content=PROSE) for _ in range(count)
+    ]
+
+
+async def loop_turns_while(task: asyncio.Task) -> int:
+    """How many times other coroutines got the event loop before `task` finished."""
+    await asyncio.sleep(0)  # the task takes its first step (a blocking render would finish here)
+    turns = 0
+    while not task.done():
+        turns += 1
+        await asyncio.sleep(0)
+    return turns
+
+
+async def test_a_pages_markdown_renders_while_the_event_loop_serves_others():
+    replies = await long_replies(3)
+    rendering = asyncio.create_task(message_contexts(replies))
+    assert await loop_turns_while(rendering) > 10
+    contexts = await rendering
+    assert [c["message"].pk for c in contexts] == [r.pk for r in replies]
+    assert "<strong>bold</strong>" in contexts[0]["blocks_html"]
+
+
+async def test_a_socket_catch_up_renders_while_the_event_loop_serves_others():
+    [reply] = await long_replies(1)
+    rendering = asyncio.create_task(message_replaced_off_loop(reply))
+    assert await loop_turns_while(rendering) > 10
+    assert f'id="message-{reply.id}"' in await rendering
+
+
+async def test_a_streaming_reply_keeps_its_unfinished_block_as_text():
+    conversation = await database_sync_to_async(make_conversation)(
+        await database_sync_to_async(make_user)("alice")
+    )
+    reply = await database_sync_to_async(make_message)(
+        conversation,
+        role=Message.Role.ASSISTANT,
+        state=Message.State.STREAMING,
+        content="Done **here**.\n\nStill *typ",
+    )
+    [context] = await message_contexts([reply])
+    assert "<strong>here</strong>" in context["blocks_html"]
+    assert context["tail"] == "Still *typ"
