@@ -10,28 +10,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import Truncator
 
+from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
 from conversations import frames
 from conversations.catalog import ModelCatalog, load_catalog
 from conversations.fair_use import claim_turn
 from conversations.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
 from conversations.generation import (
-    PROCESS_ID,
+    Generation,
     GenerationTiming,
     ReplyJob,
     control_group,
     conversation_group,
-    start_generation,
 )
 from conversations.models import Conversation, Message
 
@@ -196,8 +194,7 @@ def _begin_turn(
             state=Message.State.STREAMING,
             model=turn_settings.model,
             options=turn_settings.options,
-            lease_owner=PROCESS_ID,
-            lease_expires_at=timezone.now() + timedelta(seconds=GenerationTiming().lease_seconds),
+            **taken_lease(GenerationTiming().lease_seconds),
         )
     return StartedTurn(
         conversation,
@@ -273,8 +270,11 @@ async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) ->
         first_user_text=next((m.content for m in earlier if m.role == Message.Role.USER), ""),
         title_before=conversation.title,
     )
+    generation = Generation(job)
+    # Listening before the turn is shown: a Stop sent the moment it appears is never lost.
+    await generation.listen()
     await get_channel_layer().group_send(
         conversation_group(conversation.id),
         {"type": "chat.frame", "html": frames.turn_started(turn)},
     )
-    start_generation(job)
+    launch(generation)

@@ -9,34 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
-from channels.db import aclose_old_connections
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
 from chatsite.accounts.live import user_group
+from chatsite.jobs import LeasedJob, released_lease
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
 from conversations import frames
 from conversations.models import Conversation, Message
 from conversations.rendering import StreamingRenderer
 
 logger = logging.getLogger(__name__)
-
-# Identifies this process as the owner of the generations it runs (see Message.lease_owner).
-PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-# Tasks must be referenced somewhere or the event loop may garbage-collect them mid-run.
-_running_tasks: set[asyncio.Task[Any]] = set()
 
 
 def conversation_group(conversation_id: uuid.UUID) -> str:
@@ -89,7 +80,10 @@ class ReplyJob:
     title_before: str = ""
 
 
-class Generation:
+class Generation(LeasedJob):
+    stop_event_type = "chat.stop"
+    stopped_state = Message.State.STOPPED
+
     def __init__(
         self,
         job: ReplyJob,
@@ -98,24 +92,23 @@ class Generation:
         client_factory: Callable[[], OllamaClient] | None = None,
         timing: GenerationTiming | None = None,
     ) -> None:
+        super().__init__(control_group(job.conversation_id), layer)
         self.job = job
-        self.layer = layer or get_channel_layer()
         self.client_factory = client_factory or (lambda: OllamaClient(job.host))
         self.timing = timing or GenerationTiming()
+        self.flush_interval = self.timing.flush_interval
+        self.lease_seconds = self.timing.lease_seconds
         self.id = uuid.uuid4().hex
         self.renderer = StreamingRenderer()
         self.thinking = ""
         self.seq = 0
         self.metrics: ChatMetrics | None = None
         self.done_reason: str | None = None
-        self.stop_requested = False
         self._pending_content: list[str] = []
         self._pending_thinking: list[str] = []
-        self._dirty = asyncio.Event()
-        self._finished = False
         self._emit_lock = asyncio.Lock()
         self._flushed_length = (0, 0)
-        self._control_channel = ""
+        self._lease_renewed = timezone.now()
 
     @property
     def text(self) -> str:
@@ -125,44 +118,12 @@ class Generation:
     def group(self) -> str:
         return conversation_group(self.job.conversation_id)
 
-    async def run(self) -> str:
-        """Stream the reply to the end, a stop, or an error; return the final state."""
-        self._control_channel = await self.layer.new_channel()
-        await self.layer.group_add(control_group(self.job.conversation_id), self._control_channel)
-        listener = asyncio.create_task(self._listen_for_control())
-        flusher = asyncio.create_task(self._flush_periodically())
-        sender = asyncio.create_task(self._send_frames())
-        stream = asyncio.create_task(self._stream())
-        self._stream_task = stream
-        state, error = Message.State.INTERRUPTED, ""
-        try:
-            state, error = await stream
-        except asyncio.CancelledError:
-            if not self.stop_requested:
-                raise
-            state = Message.State.STOPPED
-        finally:
-            self._finished = True
-            self._dirty.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            # Tokens that arrived while the sender's last frame was in flight.
-            await self._emit_delta()
-            flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
-            await self.layer.group_discard(
-                control_group(self.job.conversation_id), self._control_channel
-            )
-            # Not awaited: a Redis layer's receive can take seconds to notice a cancel, and
-            # the final frame must not wait for it.
-            listener.cancel()
-            _keep_until_done(listener)
-        # A long stream can outlive the database connection's max age.
-        await aclose_old_connections()
-        await self._finish(state, error)
-        if state == Message.State.COMPLETE and self.job.make_title:
-            await self._make_title()
-        return state
+    async def work(self) -> tuple[str, str]:
+        return await self._stream()
+
+    async def after_work(self) -> None:
+        # Tokens that arrived while the sender's last frame was in flight.
+        await self._emit_delta()
 
     async def _stream(self) -> tuple[str, str]:
         job = self.job
@@ -176,10 +137,10 @@ class Generation:
                 async for chunk in chunks:
                     if chunk.thinking:
                         self._pending_thinking.append(chunk.thinking)
-                        self._dirty.set()
+                        self.dirty.set()
                     if chunk.content:
                         self._pending_content.append(chunk.content)
-                        self._dirty.set()
+                        self.dirty.set()
                     if chunk.done:
                         self.metrics = chunk.metrics
                         self.done_reason = chunk.done_reason
@@ -189,13 +150,13 @@ class Generation:
             return state, str(error)
         return Message.State.COMPLETE, ""
 
-    async def _send_frames(self) -> None:
+    async def send_frames(self) -> None:
         """The first token goes out at once; tokens arriving within the window share a frame."""
         while True:
-            await self._dirty.wait()
-            self._dirty.clear()
+            await self.dirty.wait()
+            self.dirty.clear()
             await self._emit_delta()
-            if self._finished:
+            if self.finished:
                 return
             await asyncio.sleep(self.timing.coalesce_window)
 
@@ -218,14 +179,9 @@ class Generation:
             {"type": "chat.frame", "html": html, "generation": self.id, "seq": self.seq},
         )
 
-    async def _listen_for_control(self) -> None:
-        while True:
-            event = await self.layer.receive(self._control_channel)
-            if event.get("type") == "chat.stop" and not self.stop_requested:
-                self.stop_requested = True
-                self._stream_task.cancel()
-            elif event.get("type") == "chat.sync" and event.get("reply_channel"):
-                await self._answer_sync(event["reply_channel"])
+    async def on_control(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "chat.sync" and event.get("reply_channel"):
+            await self._answer_sync(event["reply_channel"])
 
     async def _answer_sync(self, reply_channel: str) -> None:
         async with self._emit_lock:
@@ -245,29 +201,32 @@ class Generation:
         message.state = Message.State.STREAMING
         return message
 
-    async def _flush_periodically(self) -> None:
-        """Write the text so far about once a second, and renew the lease even when idle."""
-        lease_renewed = timezone.now()
-        while True:
-            await asyncio.sleep(self.timing.flush_interval)
-            now = timezone.now()
-            text, thinking = self.renderer.text, self.thinking
-            changed = (len(text), len(thinking)) != self._flushed_length
-            if not changed and (now - lease_renewed).total_seconds() < self.lease_renew_after:
-                continue
-            fields: dict[str, Any] = {"lease_expires_at": self._lease_expiry(now)}
-            if changed:
-                fields |= {"content": text, "thinking": thinking}
-            await Message.objects.filter(pk=self.job.message.pk).aupdate(**fields)
-            self._flushed_length = (len(text), len(thinking))
-            lease_renewed = now
+    async def flush(self, lease_expires_at: datetime) -> None:
+        """Write the text so far, and renew the lease now and then even when idle."""
+        now = timezone.now()
+        text, thinking = self.renderer.text, self.thinking
+        changed = (len(text), len(thinking)) != self._flushed_length
+        if not changed and (now - self._lease_renewed).total_seconds() < self.lease_seconds / 3:
+            return
+        fields: dict[str, Any] = {"lease_expires_at": lease_expires_at}
+        if changed:
+            fields |= {"content": text, "thinking": thinking}
+        await Message.objects.filter(pk=self.job.message.pk).aupdate(**fields)
+        self._flushed_length = (len(text), len(thinking))
+        self._lease_renewed = now
 
-    @property
-    def lease_renew_after(self) -> float:
-        return self.timing.lease_seconds / 3
+    async def finish(self, state: str, error: str) -> None:
+        await self._finish(state, error)
+        if state == Message.State.COMPLETE and self.job.make_title:
+            await self._make_title()
 
-    def _lease_expiry(self, now: Any) -> Any:
-        return now + timedelta(seconds=self.timing.lease_seconds)
+    async def fail_unexpectedly(self) -> None:
+        await Message.objects.filter(pk=self.job.message.pk).aupdate(
+            state=Message.State.INTERRUPTED,
+            error="The reply stopped because of an internal error; the text so far was kept.",
+            content=self.renderer.text,
+            **released_lease(),
+        )
 
     async def _finish(self, state: str, error: str) -> None:
         final_blocks = self.renderer.finish()
@@ -277,8 +236,7 @@ class Generation:
         message.state = state
         message.error = error
         message.finished_at = timezone.now()
-        message.lease_owner = ""
-        message.lease_expires_at = None
+        message.lease_owner, message.lease_expires_at = released_lease().values()
         if self.metrics:
             message.prompt_eval_count = self.metrics.prompt_eval_count or None
             message.eval_count = self.metrics.eval_count or None
@@ -340,35 +298,3 @@ def clean_title(raw: str) -> str:
     if title.lower().startswith("title:"):
         title = title[len("title:") :].strip()
     return title.rstrip(".").strip()[:80]
-
-
-def _keep_until_done(task: asyncio.Task[Any]) -> None:
-    _running_tasks.add(task)
-    task.add_done_callback(_running_tasks.discard)
-
-
-def start_generation(job: ReplyJob, **kwargs: Any) -> asyncio.Task[str]:
-    """Run a generation as its own task on the running loop: it outlives the socket that asked."""
-    generation = Generation(job, **kwargs)
-    # A fresh context: a task started inside a request must not inherit the request's
-    # thread-sensitive executor, which Django shuts down when the response is sent.
-    task = asyncio.get_running_loop().create_task(
-        _run_logged(generation), context=contextvars.Context()
-    )
-    _keep_until_done(task)
-    return task
-
-
-async def _run_logged(generation: Generation) -> str:
-    try:
-        return await generation.run()
-    except Exception:
-        logger.exception("generation %s failed unexpectedly", generation.id)
-        await Message.objects.filter(pk=generation.job.message.pk).aupdate(
-            state=Message.State.INTERRUPTED,
-            error="The reply stopped because of an internal error; the text so far was kept.",
-            content=generation.renderer.text,
-            lease_owner="",
-            lease_expires_at=None,
-        )
-        raise

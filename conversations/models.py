@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from chatsite.accounts.access import is_site_admin
 from chatsite.accounts.models import SiteSettings
+from chatsite.jobs import lapsed_lease, live_lease, released_lease
 
 
 def admin_review_allowed(user: Any) -> bool:
@@ -113,7 +114,7 @@ class MessageQuerySet(models.QuerySet["Message"]):
 
     def live_streaming(self) -> MessageQuerySet:
         """Replies whose generation is still owned by a live process."""
-        return self.filter(state=Message.State.STREAMING, lease_expires_at__gte=timezone.now())
+        return self.filter(live_lease(), state=Message.State.STREAMING)
 
     def reap_expired(self) -> int:
         """Mark replies whose owner stopped renewing its lease as interrupted.
@@ -121,15 +122,11 @@ class MessageQuerySet(models.QuerySet["Message"]):
         Only expired leases are touched, so a process starting up never takes over a generation
         that another live process is still running.
         """
-        expired = models.Q(lease_expires_at__lt=timezone.now()) | models.Q(
-            lease_expires_at__isnull=True
-        )
-        return self.filter(expired, state=Message.State.STREAMING).update(
+        return self.filter(lapsed_lease(), state=Message.State.STREAMING).update(
             state=Message.State.INTERRUPTED,
             error=LOST_REPLY_ERROR,
-            lease_owner="",
-            lease_expires_at=None,
             finished_at=timezone.now(),
+            **released_lease(),
         )
 
 

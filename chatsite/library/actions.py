@@ -15,7 +15,6 @@ from chatsite.library import audit, frames
 from chatsite.library.inventory import fetch_inventory
 from chatsite.library.models import Pull
 from chatsite.library.pulls import (
-    PROCESS_ID,
     PullTiming,
     control_group,
     reap_interrupted,
@@ -34,7 +33,7 @@ async def start_pull(user: Any, host: str, name: str) -> tuple[Pull, bool]:
     there: (pull, started)."""
     await reap_interrupted()  # a pull left running by a dead process must not be joined
     pull, created = await sync_to_async(Pull.objects.start_or_join)(
-        name, user, host=host, owner=PROCESS_ID, lease=PullTiming.lease_seconds
+        name, user, host=host, lease=PullTiming.lease_seconds
     )
     if created:
         await audit.record(user, audit.Action.PULL, name, audit.Outcome.STARTED, host=host)

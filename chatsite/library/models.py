@@ -4,12 +4,13 @@ the audit log of every pull, delete and unload, each on the Ollama server it nam
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+from chatsite.jobs import lapsed_lease, released_lease, taken_lease
 
 INTERRUPTED_ERROR = "The pull was interrupted: the server process running it stopped."
 
@@ -24,9 +25,7 @@ class PullQuerySet(models.QuerySet["Pull"]):
         done = self.exclude(state=Pull.State.RUNNING).select_related("started_by")
         return running + list(done.order_by("-finished_at")[:finished])
 
-    def start_or_join(
-        self, name: str, user: Any, *, host: str, owner: str, lease: float
-    ) -> tuple[Pull, bool]:
+    def start_or_join(self, name: str, user: Any, *, host: str, lease: float) -> tuple[Pull, bool]:
         """The running pull of `name` on the server `host`, created if there is none:
         (pull, created). The same model on another server is another pull.
 
@@ -34,7 +33,6 @@ class PullQuerySet(models.QuerySet["Pull"]):
         for one (server, name), the second fails and joins the first.
         """
         self.reap_expired()
-        expires = timezone.now() + timedelta(seconds=lease)
         for _attempt in range(3):
             existing = self.running().filter(host=host, name=name).first()
             if existing is not None:
@@ -45,8 +43,7 @@ class PullQuerySet(models.QuerySet["Pull"]):
                         host=host,
                         name=name,
                         started_by=user,
-                        lease_owner=owner,
-                        lease_expires_at=expires,
+                        **taken_lease(lease),
                     )
                 return pull, True
             except IntegrityError:
@@ -60,7 +57,7 @@ class PullQuerySet(models.QuerySet["Pull"]):
         each row is claimed by a conditional update, so two reapers never both report one.
         """
         now = timezone.now()
-        expired = models.Q(lease_expires_at__lt=now) | models.Q(lease_expires_at__isnull=True)
+        expired = lapsed_lease(now)
         reaped = []
         for pull in self.running().filter(expired).select_related("started_by"):
             claimed = (
@@ -70,8 +67,7 @@ class PullQuerySet(models.QuerySet["Pull"]):
                     state=Pull.State.FAILED,
                     error=INTERRUPTED_ERROR,
                     finished_at=now,
-                    lease_owner="",
-                    lease_expires_at=None,
+                    **released_lease(),
                 )
             )
             if claimed:

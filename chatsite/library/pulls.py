@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
-import os
-import socket
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import aclose_old_connections
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels.layers import BaseChannelLayer
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from chatsite.jobs import LeasedJob, released_lease, start_job
 from chatsite.library import audit, frames
 from chatsite.library.inventory import fetch_inventory
 from chatsite.library.models import Pull
@@ -34,12 +31,6 @@ from chatsite.library.signals import models_changed
 from chatsite.ollama import OllamaClient, OllamaError, OllamaStreamError, PullProgress
 
 logger = logging.getLogger(__name__)
-
-# Identifies this process as the owner of the pulls it runs (see Pull.lease_owner).
-PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-# Tasks must be referenced somewhere or the event loop may garbage-collect them mid-run.
-_running_tasks: set[asyncio.Task[Any]] = set()
 
 
 def control_group(pull_id: uuid.UUID) -> str:
@@ -115,7 +106,10 @@ def describe_failure(name: str, error: OllamaError) -> str:
     return str(error)
 
 
-class PullTask:
+class PullTask(LeasedJob):
+    stop_event_type = "pull.cancel"
+    stopped_state = Pull.State.CANCELLED
+
     def __init__(
         self,
         pull: Pull,
@@ -124,54 +118,24 @@ class PullTask:
         client_factory: Callable[[str], OllamaClient] = OllamaClient,
         timing: PullTiming | None = None,
     ) -> None:
+        super().__init__(control_group(pull.id), layer)
         self.pull = pull
-        self.layer = layer or get_channel_layer()
         self.client_factory = client_factory
         self.timing = timing or PullTiming()
+        self.flush_interval = self.timing.flush_interval
+        self.lease_seconds = self.timing.lease_seconds
         self.transfer = Transfer(self.timing.speed_window)
-        self.cancelled_by: Canceller | None = None
-        self._dirty = asyncio.Event()
-        self._finished = False
-        self._control_channel = ""
-        self._stream_task: asyncio.Task[tuple[str, str]] | None = None
 
-    async def listen(self) -> None:
-        """Join the control group; done before the task starts, so no cancel is missed."""
-        if not self._control_channel:
-            self._control_channel = await self.layer.new_channel()
-            await self.layer.group_add(control_group(self.pull.id), self._control_channel)
+    @property
+    def cancelled_by(self) -> Canceller | None:
+        """Who asked for the cancel, as the channel-layer message carried it."""
+        if not self.stop_requested:
+            return None
+        return Canceller(self.stopped_by.get("user_id"), self.stopped_by.get("username", ""))
 
-    async def run(self) -> str:
-        """Pull to the end, a cancel or an error; store and announce the outcome; return it."""
-        await self.listen()
-        helpers = [
-            asyncio.create_task(self._listen_for_control()),
-            asyncio.create_task(self._flush_periodically()),
-        ]
-        sender = asyncio.create_task(self._send_frames())
-        stream = asyncio.create_task(self._stream())
-        self._stream_task = stream
-        state, error = Pull.State.FAILED, ""
-        try:
-            await frames.broadcast(await frames.pull_list())  # the new card, for every admin
-            state, error = await stream
-        except asyncio.CancelledError:
-            if self.cancelled_by is None:
-                raise
-            state = Pull.State.CANCELLED
-        finally:
-            self._finished = True
-            self._dirty.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            stream.cancel()
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(stream, *helpers, return_exceptions=True)
-            await self.layer.group_discard(control_group(self.pull.id), self._control_channel)
-        await aclose_old_connections()
-        await self._finish(state, error)
-        return state
+    async def work(self) -> tuple[str, str]:
+        await frames.broadcast(await frames.pull_list())  # the new card, for every admin
+        return await self._stream()
 
     async def _stream(self) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
@@ -182,18 +146,18 @@ class PullTask:
             ):
                 async for step in steps:
                     self.transfer.apply(step, loop.time())
-                    self._dirty.set()
+                    self.dirty.set()
         except OllamaError as error:
             return Pull.State.FAILED, describe_failure(self.pull.name, error)
         self.transfer.finish()
         return Pull.State.SUCCEEDED, ""
 
-    async def _send_frames(self) -> None:
+    async def send_frames(self) -> None:
         """The first change goes out at once, later ones at most every frame_interval."""
         while True:
-            await self._dirty.wait()
-            self._dirty.clear()
-            if self._finished:
+            await self.dirty.wait()
+            self.dirty.clear()
+            if self.finished:
                 return  # the final frame comes from _finish, with the stored outcome
             self._take_progress()
             await frames.broadcast(frames.pull_card(self.pull))
@@ -206,35 +170,36 @@ class PullTask:
         pull.completed, pull.total = transfer.completed, transfer.total
         pull.bytes_per_second = transfer.bytes_per_second()
 
-    async def _listen_for_control(self) -> None:
-        while True:
-            event = await self.layer.receive(self._control_channel)
-            if event.get("type") == "pull.cancel" and self.cancelled_by is None:
-                self.cancelled_by = Canceller(event.get("user_id"), event.get("username", ""))
-                if self._stream_task is not None:
-                    self._stream_task.cancel()
+    async def flush(self, lease_expires_at: datetime) -> None:
+        """Store the progress; each write also renews the lease."""
+        self._take_progress()
+        pull = self.pull
+        await Pull.objects.filter(pk=pull.pk, state=Pull.State.RUNNING).aupdate(
+            status=pull.status,
+            layers=pull.layers,
+            completed=pull.completed,
+            total=pull.total,
+            bytes_per_second=pull.bytes_per_second,
+            lease_expires_at=lease_expires_at,
+        )
 
-    async def _flush_periodically(self) -> None:
-        """Store the progress about once a second; each write also renews the lease."""
-        while True:
-            await asyncio.sleep(self.timing.flush_interval)
-            self._take_progress()
-            pull = self.pull
-            await Pull.objects.filter(pk=pull.pk, state=Pull.State.RUNNING).aupdate(
-                status=pull.status,
-                layers=pull.layers,
-                completed=pull.completed,
-                total=pull.total,
-                bytes_per_second=pull.bytes_per_second,
-                lease_expires_at=timezone.now() + timedelta(seconds=self.timing.lease_seconds),
-            )
+    async def finish(self, state: str, error: str) -> None:
+        await self._finish(state, error)
+
+    async def fail_unexpectedly(self) -> None:
+        await Pull.objects.filter(pk=self.pull.pk, state=Pull.State.RUNNING).aupdate(
+            state=Pull.State.FAILED,
+            error="The pull stopped because of an internal error; see the server log.",
+            finished_at=timezone.now(),
+            **released_lease(),
+        )
 
     async def _finish(self, state: str, error: str) -> None:
         self._take_progress()
         pull = self.pull
         pull.state, pull.error, pull.finished_at = state, error, timezone.now()
         pull.bytes_per_second = None
-        pull.lease_owner, pull.lease_expires_at = "", None
+        pull.lease_owner, pull.lease_expires_at = released_lease().values()
         if state == Pull.State.CANCELLED:
             pull.status = "cancelled"
         stored = await Pull.objects.filter(pk=pull.pk, state=Pull.State.RUNNING).aupdate(
@@ -246,8 +211,7 @@ class PullTask:
             total=pull.total,
             bytes_per_second=None,
             finished_at=pull.finished_at,
-            lease_owner="",
-            lease_expires_at=None,
+            **released_lease(),
         )
         if not stored:
             # Our lease lapsed and another process reaped the row (and logged it) meanwhile.
@@ -284,29 +248,4 @@ async def reap_interrupted() -> None:
 
 async def start_pull_task(pull: Pull, **kwargs: Any) -> asyncio.Task[str]:
     """Run a pull as its own task on the running loop: it outlives the request that asked."""
-    task = PullTask(pull, **kwargs)
-    await task.listen()
-    # A fresh context: a task started inside a request must not inherit the request's
-    # thread-sensitive executor, which Django shuts down when the response is sent.
-    running = asyncio.get_running_loop().create_task(
-        _run_logged(task), context=contextvars.Context()
-    )
-    _running_tasks.add(running)
-    running.add_done_callback(_running_tasks.discard)
-    return running
-
-
-async def _run_logged(task: PullTask) -> str:
-    try:
-        return await task.run()
-    except Exception:
-        logger.exception("pull %s failed unexpectedly", task.pull.pk)
-        error = "The pull stopped because of an internal error; see the server log."
-        await Pull.objects.filter(pk=task.pull.pk, state=Pull.State.RUNNING).aupdate(
-            state=Pull.State.FAILED,
-            error=error,
-            finished_at=timezone.now(),
-            lease_owner="",
-            lease_expires_at=None,
-        )
-        raise
+    return await start_job(PullTask(pull, **kwargs))

@@ -12,7 +12,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.test import AsyncClient
 
-from chatsite.library import pulls
+from chatsite.jobs import running_tasks
 from chatsite.library.frames import MODELS_GROUP
 
 
@@ -24,7 +24,7 @@ async def no_pull_left_running() -> AsyncIterator[None]:
     after), so the task gets a few seconds to wind down before it counts as left running.
     """
     yield
-    tasks = list(pulls._running_tasks)
+    tasks = running_tasks()
     _done, leftovers = await asyncio.wait(tasks, timeout=5) if tasks else (set(), set())
     for task in leftovers:
         task.cancel()

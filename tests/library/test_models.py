@@ -34,11 +34,9 @@ FIRST, SECOND = "http://gpu-1:11434", "http://gpu-2:11434"
 
 
 def test_starting_a_pull_of_a_model_already_being_pulled_joins_it(admin_user, alice):
-    first, created = Pull.objects.start_or_join(
-        "llama3.2:latest", admin_user, host=FIRST, owner="a", lease=15
-    )
+    first, created = Pull.objects.start_or_join("llama3.2:latest", admin_user, host=FIRST, lease=15)
     second, created_again = Pull.objects.start_or_join(
-        "llama3.2:latest", alice, host=FIRST, owner="b", lease=15
+        "llama3.2:latest", alice, host=FIRST, lease=15
     )
 
     assert created and not created_again
@@ -47,11 +45,9 @@ def test_starting_a_pull_of_a_model_already_being_pulled_joins_it(admin_user, al
 
 
 def test_the_same_model_pulled_on_another_server_is_another_pull(admin_user):
-    first, _ = Pull.objects.start_or_join(
-        "llama3.2:latest", admin_user, host=FIRST, owner="a", lease=15
-    )
+    first, _ = Pull.objects.start_or_join("llama3.2:latest", admin_user, host=FIRST, lease=15)
     second, created = Pull.objects.start_or_join(
-        "llama3.2:latest", admin_user, host=SECOND, owner="a", lease=15
+        "llama3.2:latest", admin_user, host=SECOND, lease=15
     )
 
     assert created and second.pk != first.pk

@@ -8,8 +8,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from chatsite.library.actions import cancel_pull
 from chatsite.library.models import AuditEntry, Pull
-from chatsite.library.pulls import PullTask, PullTiming, Transfer, control_group
+from chatsite.library.pulls import PullTask, PullTiming, Transfer, control_group, start_pull_task
 from chatsite.ollama import PullProgress, configured_hosts
 from tests.factories import make_user
 from tests.live import wait_until
@@ -153,3 +154,16 @@ def test_speed_is_measured_over_a_sliding_window():
     assert transfer.completed == 5_000 and transfer.total == 10_000
     assert transfer.bytes_per_second() == 500
     assert Transfer(5.0).bytes_per_second() is None
+
+
+async def test_a_cancel_sent_right_after_the_start_is_never_lost(ollama, no_pull_left_running):
+    ollama.script_pull(layers=(1_000_000,), steps_per_layer=10, hang_after_steps=5)
+    pull = await new_pull()
+    ada = await database_sync_to_async(lambda: pull.started_by)()
+    task = await start_pull_task(pull, timing=FAST)
+    await cancel_pull(ada, pull.id)  # before the task has taken a single step
+
+    assert await task == "cancelled"
+    done = await stored(pull)
+    assert (done.state, done.lease_owner, done.lease_expires_at) == ("cancelled", "", None)
+    assert await audit_entries() == [("ada", "pull", "tinyllama:latest", "cancelled")]

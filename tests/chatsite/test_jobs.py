@@ -1,0 +1,44 @@
+"""The job skeleton's own rules: leases, and listening before a job is launched."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chatsite.jobs import (
+    PROCESS_ID,
+    LeasedJob,
+    lapsed_lease,
+    launch,
+    live_lease,
+    released_lease,
+    taken_lease,
+)
+from conversations.models import Message
+from tests.factories import make_conversation, make_message, make_user
+
+
+def test_a_taken_lease_names_this_process_and_expires_later():
+    before = timezone.now()
+    lease = taken_lease(15)
+    assert lease["lease_owner"] == PROCESS_ID
+    assert before + timedelta(seconds=14) < lease["lease_expires_at"]
+    assert released_lease() == {"lease_owner": "", "lease_expires_at": None}
+
+
+@pytest.mark.django_db
+def test_lapsed_and_live_leases_split_the_rows():
+    conversation = make_conversation(make_user("alice"))
+    now = timezone.now()
+    live = make_message(conversation, lease_expires_at=now + timedelta(seconds=5))
+    lapsed = make_message(conversation, lease_expires_at=now - timedelta(seconds=5))
+    never = make_message(conversation, lease_expires_at=None)
+    assert set(Message.objects.filter(live_lease(now))) == {live}
+    assert set(Message.objects.filter(lapsed_lease(now))) == {lapsed, never}
+
+
+async def test_a_job_that_does_not_listen_yet_cannot_be_launched():
+    with pytest.raises(RuntimeError, match="must listen"):
+        launch(LeasedJob("job-control.test"))
