@@ -1,22 +1,34 @@
-"""`python -m chatsite.serve -b HOST -p PORT chatsite.asgi:application`: daphne, with websocket
-compression (permessage-deflate) accepted. Same arguments as the `daphne` command.
+"""`python -m chatsite.serve -b HOST -p PORT chatsite.asgi:application`: daphne as chatsite runs
+it, with websocket compression (permessage-deflate) accepted and request bodies capped before they
+are buffered. Same arguments as the `daphne` command.
 
 Every browser offers permessage-deflate, but daphne's websocket factory accepts no offer and has
 no option for it, so each streamed token travelled as a ~90-byte htmx envelope around a few bytes
 of text (15-20x the reply's text at a real model's pace, see bench/notes.md). Compressed with
 context takeover, the repeated envelopes shrink to a few bytes. The window and memory level are
 small so an open socket's compressor stays cheap.
+
+daphne reads a whole request body, of any size, before the application sees a byte of it (a
+150 MB POST to the sign-in page grew the process by 95 MB). Here a body larger than its path's
+limit (CHAT_IMPORT_REQUEST_MAX_BYTES for the import page, CHAT_REQUEST_MAX_BYTES elsewhere) is
+answered 413 as soon as its Content-Length is read, or as soon as a chunked body passes it.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import daphne.server
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketFactory
+from django.conf import settings
+from django.urls import reverse
 
 # A 4 KiB window (2**12) reaches back over the last ~40 token frames, which is where the repeats
 # are; the memory level only sizes the hash table, which hardly matters for frames this small.
@@ -24,6 +36,10 @@ from daphne.ws_protocol import WebSocketFactory
 # zlib's defaults (15, 8) cost ~100-290 KiB more for 5-20% fewer bytes.
 WINDOW_BITS = 12
 MEM_LEVEL = 3
+
+# After a 413, what the client still sends is read and dropped for at most this long: closing
+# with unread bytes would make the kernel reset the connection, and the client lose the answer.
+LINGER_SECONDS = 5.0
 
 
 def accept_deflate(offers: Sequence[Any]) -> PerMessageDeflateOfferAccept | None:
@@ -49,9 +65,99 @@ class CompressingWebSocketFactory(WebSocketFactory):
         self.setProtocolOptions(perMessageCompressionAccept=accept_deflate)
 
 
+@cache
+def _import_path() -> bytes:
+    return reverse("conversations:import").encode()
+
+
+def body_limit(target: bytes | None) -> int:
+    """The largest body accepted for a request line's target (path and query)."""
+    if target is None:  # unknown: never refuse what the import page may need
+        return settings.CHAT_IMPORT_REQUEST_MAX_BYTES
+    if unquote_to_bytes(target.split(b"?", 1)[0]) == _import_path():
+        return settings.CHAT_IMPORT_REQUEST_MAX_BYTES
+    return settings.CHAT_REQUEST_MAX_BYTES
+
+
+def too_large_answer(limit: int) -> bytes:
+    body = f"413 Content Too Large: this address accepts a body of up to {limit} bytes.\n".encode()
+    head = (
+        "HTTP/1.1 413 Content Too Large\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _drop(data: bytes) -> None:
+    """What a refused request's connection still receives goes nowhere."""
+
+
+class BodyLimitedRequest(WebRequest):
+    """daphne's request, refusing a body over its limit before buffering it.
+
+    twisted's channel calls gotLength once the headers are in (the request line's target is
+    still only on the channel then) and handleContentChunk for each piece of the body.
+    """
+
+    body_limit = 0
+    body_received = 0
+    refused = False
+    _linger: Any = None
+
+    def gotLength(self, length: int | None) -> None:
+        self.body_limit = body_limit(getattr(self.channel, "_path", None))
+        if length is not None and length > self.body_limit:
+            self.refuse()
+        else:
+            super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        self.body_received += len(data)
+        if self.body_received > self.body_limit:
+            self.refuse()
+        elif not self.refused:
+            super().handleContentChunk(data)
+
+    def refuse(self) -> None:
+        """Answer 413 now and read nothing more of this connection as HTTP."""
+        if self.refused:
+            return
+        self.refused = True
+        self.content = io.BytesIO()
+        channel = self.channel
+        # The channel would send "100 Continue" after gotLength; the answer is 413 instead.
+        self.requestHeaders.removeHeader(b"Expect")
+        channel.dataReceived = channel.rawDataReceived = _drop
+        transport = channel.transport
+        transport.write(too_large_answer(self.body_limit))
+        # Half-close: the client gets the answer and the end of it; it hangs up, or the linger
+        # ends. A transport that cannot half-close (TLS) is closed once the answer is written.
+        getattr(transport, "loseWriteConnection", transport.loseConnection)()
+        from twisted.internet import reactor  # daphne installs the asyncio one first
+
+        self._linger = reactor.callLater(LINGER_SECONDS, transport.abortConnection)
+
+    def connectionLost(self, reason: Any) -> None:
+        if self._linger is not None and self._linger.active():
+            self._linger.cancel()
+        super().connectionLost(reason)
+
+
+class BodyLimitedHTTPFactory(HTTPFactory):
+    """daphne's HTTP factory, building BodyLimitedRequests."""
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = BodyLimitedRequest
+        return protocol
+
+
 def main() -> None:
-    # daphne.server.Server.run() builds its factory from this module global.
+    # daphne.server.Server.run() builds its factories from these module globals.
     daphne.server.WebSocketFactory = CompressingWebSocketFactory  # type: ignore[misc]
+    daphne.server.HTTPFactory = BodyLimitedHTTPFactory  # type: ignore[misc]
     CommandLineInterface.entrypoint()
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "chatsite.headers.ContentSecurityPolicyMiddleware",
     # Pages compress to a twentieth; CSRF tokens are masked per response, so BREACH does not apply.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chatsite.headers.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -238,3 +240,20 @@ CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minim
 # Fair use of the GPU, per user and across processes (counted in the database).
 CHAT_MAX_ACTIVE_REPLIES_PER_USER = env_int("CHAT_MAX_ACTIVE_REPLIES_PER_USER", 2, minimum=1)
 CHAT_MAX_TURNS_PER_MINUTE = env_int("CHAT_MAX_TURNS_PER_MINUTE", 20, minimum=1)
+
+# Request bodies are capped by the server (python -m chatsite.serve) before they are buffered;
+# a larger one is answered 413. An upload to /import/ carries an export plus the form around it;
+# anything else is a form or a first message, whose every character may take 12 bytes once
+# URL-encoded. (Websocket messages have daphne's own 1 MiB limit.)
+CHAT_IMPORT_REQUEST_MAX_BYTES = env_int(
+    "CHAT_IMPORT_REQUEST_MAX_BYTES", CHAT_IMPORT_MAX_BYTES + 1024 * 1024, minimum=1024
+)
+CHAT_REQUEST_MAX_BYTES = env_int(
+    "CHAT_REQUEST_MAX_BYTES",
+    max(1024 * 1024, 12 * CHAT_MAX_MESSAGE_CHARS + 64 * 1024),
+    minimum=1024,
+)
+
+# /healthz names the Ollama servers, their versions and errors only to site admins and to
+# requests carrying this token (Authorization: Bearer <token>, or ?token=<token>).
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")

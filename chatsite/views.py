@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
+import hmac
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from chatsite.ollama import OllamaClient, OllamaError, configured_hosts
+from chatsite.accounts.access import is_site_admin
+from chatsite.health import ollama_health
 
 
 @never_cache
 @require_GET
 async def healthz(request: HttpRequest) -> JsonResponse:
-    """App status and whether each Ollama server answers; 200 while the site itself works."""
-    servers = await asyncio.gather(*(_server_health(host) for host in configured_hosts()))
-    reachable = any(server["reachable"] for server in servers)
-    return JsonResponse({"status": "ok", "ollama": {"reachable": reachable, "servers": servers}})
+    """200 while the site itself works, and whether any Ollama server answers. Which servers,
+    their versions and their errors are for site admins and holders of HEALTHZ_TOKEN only."""
+    servers = await ollama_health.servers()
+    ollama: dict[str, object] = {"reachable": any(server.reachable for server in servers)}
+    if _holds_token(request) or is_site_admin(await request.auser()):
+        ollama["servers"] = [server.as_json() for server in servers]
+    return JsonResponse({"status": "ok", "ollama": ollama})
 
 
-async def _server_health(host: str) -> dict[str, object]:
-    try:
-        async with OllamaClient(host) as client:
-            return {"host": host, "reachable": True, "version": await client.version()}
-    except OllamaError as error:
-        return {"host": host, "reachable": False, "error": str(error)}
+def _holds_token(request: HttpRequest) -> bool:
+    expected = settings.HEALTHZ_TOKEN
+    if not expected:
+        return False
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    offered = credentials.strip() if scheme.lower() == "bearer" else request.GET.get("token", "")
+    return hmac.compare_digest(offered.encode(), expected.encode())

@@ -7,6 +7,7 @@ Tests ask for `live_site` (base `.url`, the stand-in as `.ollama`) and `page`; b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from chatsite.accounts.models import User
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -128,15 +130,43 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
             browser.close()
 
 
+# Every page the browser tests open reports what the Content-Security-Policy blocked. Init
+# scripts and bindings come from the browser's debugging protocol, which the policy does not cover.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline code"} ` +
+    `at ${event.sourceFile || document.URL}:${event.lineNumber} ${event.sample}`);
+});
+"""
+
+
 @pytest.fixture
 def page(chromium: Browser, live_site: LiveSite) -> Iterator[Page]:
-    """A fresh browser context and page per test (no cookies carried between tests)."""
+    """A fresh browser context and page per test (no cookies carried between tests).
+
+    A test whose pages broke the Content-Security-Policy fails, with what was blocked.
+    """
     context = chromium.new_context(base_url=live_site.url)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
+    violations: list[str] = []
+    context.expose_binding("reportCspViolation", lambda source, text: violations.append(text))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         yield context.new_page()
+        for open_page in context.pages:  # a round trip delivers reports still on their way
+            with contextlib.suppress(PlaywrightError):
+                open_page.evaluate("0")
     finally:
         context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""`python -m chatsite.serve`: daphne that agrees to permessage-deflate and still serves pages."""
+"""`python -m chatsite.serve`: daphne that agrees to permessage-deflate, refuses request bodies
+over their limit before reading them, and still serves pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -12,6 +14,10 @@ from websockets.asyncio.client import connect
 
 from chatsite.serve import MEM_LEVEL, WINDOW_BITS, accept_deflate
 from tests.site_process import clean_environment, seed_session, start_site
+
+REQUEST_LIMIT = 1024 * 1024
+IMPORT_LIMIT = 3 * 1024 * 1024
+CHUNK = b"x" * (64 * 1024)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         DJANGO_SECRET_KEY="serve-test-key-" + "x" * 40,
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         OLLAMA_HOST="http://127.0.0.1:9",  # never asked: these tests send no message
+        CHAT_REQUEST_MAX_BYTES=str(REQUEST_LIMIT),
+        CHAT_IMPORT_REQUEST_MAX_BYTES=str(IMPORT_LIMIT),
     )
     session, conversation = seed_session(environment, "carol")
     site = start_site(environment, data_dir / "serve.log")
@@ -94,3 +102,109 @@ def test_a_client_asking_for_a_smaller_server_window_gets_it():
     assert accept.window_bits == 10
     assert accept.request_max_window_bits == 0  # the client did not allow choosing its window
     assert "server_max_window_bits=10" in accept.get_extension_string()
+
+
+def exchange(served: Served, head: str, body: Iterable[bytes] = ()) -> bytes:
+    """Send a request over a plain socket and read until the server closes the connection.
+
+    The timeout only turns a server that never answers into a failure; no result depends on it.
+    """
+    port = int(served.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
+        connection.sendall(head.replace("\n", "\r\n").encode() + b"\r\n")
+        for part in body:
+            connection.sendall(part)
+        received = b""
+        while piece := connection.recv(65536):
+            received += piece
+    return received
+
+
+def chunked(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+def test_a_150_mb_post_to_the_sign_in_page_is_refused_before_its_body_is_sent(served: Served):
+    answer = exchange(
+        served,
+        "POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\n"
+        "Content-Type: application/x-www-form-urlencoded\n"
+        f"Content-Length: {150 * 1024 * 1024}\n",
+    )
+
+    # No byte of the body was sent, and the server answered and hung up: it never waited for it.
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert f"up to {REQUEST_LIMIT} bytes".encode() in answer
+
+
+def test_a_client_expecting_100_continue_is_answered_413_instead(served: Served):
+    answer = exchange(
+        served,
+        "POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nExpect: 100-continue\n"
+        f"Content-Length: {REQUEST_LIMIT + 1}\n",
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b"100 Continue" not in answer
+
+
+def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(served: Served):
+    # 20 chunks of 64 KiB: the 17th passes 1 MiB; the rest are read and dropped. The body is
+    # never finished (no last chunk), so the answer can only come from the cut-off.
+    answer = exchange(
+        served,
+        "POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nTransfer-Encoding: chunked\n",
+        [chunked(CHUNK)] * 20,
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_the_import_page_takes_a_body_over_the_general_limit(served: Served):
+    body = b"x" * (2 * 1024 * 1024)
+    answer = exchange(
+        served,
+        f"POST /import/ HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n"
+        f"Content-Length: {len(body)}\n",
+        [body],
+    )
+
+    # It reached the site: Django's CSRF check answers a POST without a token.
+    assert answer.startswith(b"HTTP/1.1 403 ")
+
+
+def test_the_import_page_refuses_a_body_over_the_import_limit(served: Served):
+    answer = exchange(
+        served,
+        f"POST /import/ HTTP/1.1\nHost: 127.0.0.1\nContent-Length: {150 * 1024 * 1024}\n",
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert f"up to {IMPORT_LIMIT} bytes".encode() in answer
+
+
+def test_a_post_under_the_limit_reaches_the_sign_in_form(served: Served):
+    with httpx.Client(base_url=served.url, trust_env=False, timeout=20) as client:
+        client.get("/accounts/login/")
+        token = client.cookies["csrftoken"]
+        fields = {"csrfmiddlewaretoken": token, "username": "nobody", "password": "wrong"}
+        answer = client.post("/accounts/login/", data={**fields, "padding": "x" * 900_000})
+
+    assert answer.status_code == 200
+    assert 'name="username"' in answer.text
+
+
+def test_a_chunked_post_under_the_limit_reaches_the_sign_in_form(served: Served):
+    with httpx.Client(base_url=served.url, trust_env=False, timeout=20) as client:
+        client.get("/accounts/login/")
+        token = client.cookies["csrftoken"]
+        form = f"csrfmiddlewaretoken={token}&username=nobody&password=wrong".encode()
+        answer = client.post(
+            "/accounts/login/",
+            content=iter([form, b"&padding=", b"x" * 100_000]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    assert answer.request.headers["Transfer-Encoding"] == "chunked"
+    assert answer.status_code == 200
+    assert 'name="username"' in answer.text
