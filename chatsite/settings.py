@@ -237,6 +237,10 @@ CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 100_000, minimum=1)
 # (its process died) is shown as interrupted.
 CHAT_LEASE_SECONDS = env_float("CHAT_LEASE_SECONDS", 15.0, minimum=2.0)
 CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# An import writes whole conversations, at most this many messages per transaction (about 0.3 s
+# of SQLite's write lock), so other people's writes go in between; a longer conversation is
+# imported in parts of this many messages.
+CHAT_IMPORT_BATCH_MESSAGES = env_int("CHAT_IMPORT_BATCH_MESSAGES", 2000, minimum=1)
 # Fair use of the GPU, per user and across processes (counted in the database).
 CHAT_MAX_ACTIVE_REPLIES_PER_USER = env_int("CHAT_MAX_ACTIVE_REPLIES_PER_USER", 2, minimum=1)
 CHAT_MAX_TURNS_PER_MINUTE = env_int("CHAT_MAX_TURNS_PER_MINUTE", 20, minimum=1)

@@ -2,16 +2,22 @@
 chats" JSON and ChatGPT's conversations.json (alone or in its data-export zip).
 
 Nothing here touches the database: a file is read completely, or rejected with a message naming
-the chat and the field, before transfer.save_imported() writes anything.
+the chat and the field, before transfer.save_imported() writes anything. Files are untrusted:
+every step takes time linear in the file's size, a foreign field of the wrong type or out of
+range is ignored (a bad value in chatsite's own format is refused in a sentence), and what comes
+out fits the database and the page (texts cut at the message limit, no NUL, no lone surrogate).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import re
+import time
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,11 +33,23 @@ FORMAT_NAME = "chatsite"
 FORMAT_VERSION = 1
 TITLE_LENGTH = 200
 MODEL_LENGTH = 300
-# Open WebUI writes a reasoning model's thinking into the reply as a <details> block.
-_OPEN_WEBUI_REASONING = re.compile(
-    r'^\s*<details type="reasoning"[^>]*>\s*(?:<summary>.*?</summary>)?(.*?)</details>\s*',
-    re.DOTALL,
-)
+ERROR_LENGTH = 2_000
+SYSTEM_PROMPT_LENGTH: int = ConversationSettingsForm.base_fields["system_prompt"].max_length
+# The largest counts the database columns hold (PositiveIntegerField, PositiveBigIntegerField).
+MAX_TOKENS = 2**31 - 1
+MAX_NANOSECONDS = 2**63 - 1
+# No number in a chat export has this many digits; longer ones are ignored before int() spends
+# time on them (and Python refuses more than 4,300 digits with a ValueError).
+_LONGEST_NUMBER = 40
+# A date is never longer; longer text is not parsed as one.
+_LONGEST_DATE = 64
+# Open WebUI before 0.12 wrote a reasoning model's thinking into the reply as <details> blocks.
+_REASONING_OPEN = '<details type="reasoning"'
+_SPACE = re.compile(r"\s*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Django's choices enums build these lists anew on every access: once here, not once a message.
+ROLES = list(Message.Role.values)
+STATES = list(Message.State.values)
 
 
 class ImportRejected(Exception):
@@ -73,14 +91,22 @@ class ImportedConversation:
 class ParsedFile:
     format: str  # a name people know: "chatsite", "Open WebUI", "ChatGPT"
     conversations: list[ImportedConversation]
+    cut_messages: int = 0  # messages whose text or thinking was over the limit and was cut
 
 
-def read_upload(data: bytes, max_bytes: int) -> ParsedFile:
-    """Detect the format of an uploaded file and read every conversation in it."""
+def read_upload(data: bytes, *, max_bytes: int, max_message_chars: int) -> ParsedFile:
+    """Detect the format of an uploaded file and read every conversation in it; a message's
+    text or thinking longer than `max_message_chars` is cut, with a note saying so."""
     if data.startswith(b"PK\x03\x04"):
         data = _json_from_zip(data, max_bytes)
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = json.loads(
+            data.decode("utf-8-sig"),
+            # NaN, Infinity, 1e999 and 10**5000 are no value a chat export means: null.
+            parse_constant=lambda name: None,
+            parse_float=_finite_float,
+            parse_int=_sane_int,
+        )
     except UnicodeDecodeError:
         raise ImportRejected("The file is not UTF-8 text, so it is not a JSON export.") from None
     except json.JSONDecodeError as error:
@@ -89,12 +115,28 @@ def read_upload(data: bytes, max_bytes: int) -> ParsedFile:
         ) from None
     except RecursionError:
         raise ImportRejected("The file nests too deeply to be a chat export.") from None
-    return parse_document(document)
+    return parse_document(document, max_message_chars=max_message_chars)
 
 
-def parse_document(document: Any) -> ParsedFile:
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _sane_int(text: str) -> int | None:
+    return int(text) if len(text) <= _LONGEST_NUMBER else None
+
+
+def parse_document(document: Any, *, max_message_chars: int) -> ParsedFile:
     if isinstance(document, dict) and document.get("format") == FORMAT_NAME:
-        return ParsedFile("chatsite", read_chatsite(document))
+        parsed = ParsedFile("chatsite", read_chatsite(document))
+    else:
+        parsed = _foreign_document(document)
+    cut = fit_for_storage(parsed.conversations, max_message_chars)
+    return ParsedFile(parsed.format, parsed.conversations, cut_messages=cut)
+
+
+def _foreign_document(document: Any) -> ParsedFile:
     chats = document if isinstance(document, list) else [document]
     first = chats[0] if chats and isinstance(chats[0], dict) else {}
     if "mapping" in first:
@@ -123,12 +165,19 @@ def _json_from_zip(data: bytes, max_bytes: int) -> bytes:
             "The zip archive should hold conversations.json (ChatGPT's export) or exactly one "
             f".json file; it holds {len(names)} .json files."
         )
-    with archive.open(chosen[0]) as member:
-        # The sizes in a zip's directory can lie; count what actually comes out.
-        content = member.read(max_bytes + 1)
+    try:
+        with archive.open(chosen[0]) as member:
+            # The sizes in a zip's directory can lie; count what actually comes out.
+            content = member.read(max_bytes + 1)
+    # A damaged member (bad CRC, broken deflate stream, cut short), an encrypted one, or a
+    # compression method Python does not have.
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as error:
+        raise ImportRejected(
+            f"{_shown(chosen[0])} in the zip archive cannot be read ({error})."
+        ) from None
     if len(content) > max_bytes:
         raise ImportRejected(
-            f"{chosen[0]} in the zip archive is larger than the import limit of "
+            f"{_shown(chosen[0])} in the zip archive is larger than the import limit of "
             f"{max_bytes:,} bytes."
         )
     return content
@@ -147,7 +196,7 @@ def _each(
 
 def chat_label(number: int, title: Any) -> str:
     if isinstance(title, str) and title.strip():
-        return f'Chat {number} ("{Truncator(title.strip()).chars(60)}")'
+        return f'Chat {number} ("{Truncator(title[:200].strip()).chars(60)}")'
     return f"Chat {number}"
 
 
@@ -156,6 +205,15 @@ def _kind(value: Any) -> str:
     if value is None:
         return "null"
     return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
+
+
+def _shown(value: Any) -> str:
+    """A value from the file quoted in a message, never longer than a line."""
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 60 else value[:59] + "…", ensure_ascii=False)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return _kind(value)
 
 
 class Fields:
@@ -188,8 +246,7 @@ class Fields:
         value = self.data.get(key, default)
         if value not in choices:
             allowed = " or ".join(f'"{c}"' for c in choices)
-            shown = json.dumps(value) if isinstance(value, str | int | float) else _kind(value)
-            raise ImportRejected(f'{self.where}: "{key}" must be {allowed}, not {shown}.')
+            raise ImportRejected(f'{self.where}: "{key}" must be {allowed}, not {_shown(value)}.')
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -212,22 +269,40 @@ class Fields:
             raise self.reject(key, "a list")
         return value
 
-    def count(self, key: str) -> int | None:
+    def count(self, key: str, maximum: int) -> int | None:
         value = self.data.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.reject(key, "a whole number of at least 0 or null")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+            raise ImportRejected(
+                f'{self.where}: "{key}" must be a whole number from 0 to {maximum:,} or null, '
+                f"not {_shown(value)}."
+            )
         return value
 
     def moment(self, key: str) -> datetime | None:
         value = self.data.get(key)
         if value is None:
             return None
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-        if parsed is None:
+        moment = _datetime(value) if isinstance(value, str) else None
+        if moment is None:
             raise self.reject(key, "a date and time such as 2025-01-31T12:00:00+00:00")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return moment
+
+
+def _datetime(text: str) -> datetime | None:
+    """An ISO 8601 time in UTC (UTC when it names no zone), or None for anything else: a long
+    text, a well-formed time that does not exist (2025-02-30), one that leaves the calendar once
+    moved to UTC (9999-12-31T23:59-23:59)."""
+    if len(text) > _LONGEST_DATE:
+        return None
+    try:
+        moment = parse_datetime(text)
+        if moment is None:
+            return None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def valid_options(raw: dict[str, Any], where: str | None) -> dict[str, Any]:
@@ -240,7 +315,9 @@ def valid_options(raw: dict[str, Any], where: str | None) -> dict[str, Any]:
         if value is None:
             continue
         try:
-            if isinstance(value, bool):
+            # A list or an object is no option; str() of a deeply nested one would even recurse
+            # past Python's limit inside the form field.
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise django_forms.ValidationError("not a number")
             options[name] = fields[name].clean(value)
         except django_forms.ValidationError as error:
@@ -251,6 +328,44 @@ def valid_options(raw: dict[str, Any], where: str | None) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def fit_for_storage(conversations: list[ImportedConversation], max_message_chars: int) -> int:
+    """Make every text storable and bounded: no NUL (PostgreSQL refuses it), no lone surrogate
+    (no database can encode it), a message's text and thinking cut at `max_message_chars` with a
+    note saying so. Returns how many messages were cut."""
+    cut = 0
+    for conversation in conversations:
+        conversation.title = _storable(conversation.title)
+        conversation.model = _storable(conversation.model)
+        conversation.system_prompt, _ = _capped(
+            _storable(conversation.system_prompt), SYSTEM_PROMPT_LENGTH
+        )
+        for message in conversation.messages:
+            message.content, content_cut = _capped(_storable(message.content), max_message_chars)
+            message.thinking, thinking_cut = _capped(_storable(message.thinking), max_message_chars)
+            message.error, _ = _capped(_storable(message.error), ERROR_LENGTH)
+            message.model = _storable(message.model)
+            cut += int(content_cut or thinking_cut)
+    return cut
+
+
+def _storable(text: str) -> str:
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # "\ud800" in JSON: half of a character, alone
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _capped(text: str, limit: int) -> tuple[str, bool]:
+    """The text, or its beginning and a visible note when it is longer than `limit`; the result
+    is never longer than `limit` (so the settings form accepts a cut system prompt)."""
+    if len(text) <= limit:
+        return text, False
+    note = f"\n\n[… cut at {limit:,} characters on import]"
+    return text[: max(limit - len(note), 0)] + note, True
+
+
 # chatsite's own format ------------------------------------------------------------------------
 
 
@@ -259,7 +374,7 @@ def read_chatsite(document: dict[str, Any]) -> list[ImportedConversation]:
     version = document.get("version")
     if version != FORMAT_VERSION:
         raise ImportRejected(
-            f"The file is chatsite export version {json.dumps(version)}; this site reads "
+            f"The file is chatsite export version {_shown(version)}; this site reads "
             f"version {FORMAT_VERSION}."
         )
     conversations = []
@@ -289,23 +404,24 @@ def _chatsite_conversation(f: Fields) -> ImportedConversation:
 
 
 def _chatsite_message(f: Fields) -> ImportedMessage:
-    state = f.choice("state", list(Message.State.values), default=Message.State.COMPLETE)
+    state = f.choice("state", STATES, default=Message.State.COMPLETE)
     error = f.text("error")
     if state == Message.State.STREAMING:
         # No process is writing this reply any more: keep what was exported, as a lost reply.
         state, error = Message.State.INTERRUPTED, error or "This reply was exported unfinished."
     return ImportedMessage(
-        role=f.choice("role", list(Message.Role.values)),
+        role=f.choice("role", ROLES),
         content=f.text("content", required=True),
         thinking=f.text("thinking"),
         state=state,
         error=error,
         model=f.text("model", max_length=MODEL_LENGTH),
-        options=f.obj("options"),
-        prompt_eval_count=f.count("prompt_eval_count"),
-        eval_count=f.count("eval_count"),
-        eval_duration_ns=f.count("eval_duration_ns"),
-        total_duration_ns=f.count("total_duration_ns"),
+        # What the reply was generated with: the options chatsite sends, nothing else.
+        options=valid_options(f.obj("options"), None),
+        prompt_eval_count=f.count("prompt_eval_count", MAX_TOKENS),
+        eval_count=f.count("eval_count", MAX_TOKENS),
+        eval_duration_ns=f.count("eval_duration_ns", MAX_NANOSECONDS),
+        total_duration_ns=f.count("total_duration_ns", MAX_NANOSECONDS),
         created_at=f.moment("created_at"),
         finished_at=f.moment("finished_at"),
     )
@@ -346,24 +462,25 @@ def read_open_webui_chat(item: dict[str, Any], label: str) -> ImportedConversati
         content = message.text("content")
         if role == "system":
             conversation.system_prompt = conversation.system_prompt or content
-        elif role in Message.Role.values:
+        elif role in ROLES:
             conversation.messages.append(_open_webui_message(message, role, content))
     return _finished(conversation)
 
 
 def _open_webui_message(f: Fields, role: str, content: str) -> ImportedMessage:
     thinking = ""
-    reasoning = _OPEN_WEBUI_REASONING.match(content)
-    if role == Message.Role.ASSISTANT and reasoning:
-        thinking = "\n".join(
-            line.removeprefix(">").removeprefix(" ") for line in reasoning.group(1).splitlines()
-        ).strip()
-        content = content[reasoning.end() :]
+    if role == Message.Role.ASSISTANT:
+        thinking, content = split_reasoning(content)
+        # 0.12 and later: the reply's parts as a list of items, the thinking among them.
+        output_thinking, output_answer = _open_webui_output(f.data.get("output"))
+        thinking = output_thinking or thinking
+        content = content if content.strip() else output_answer
     usage = {**_dict(f.data.get("info")), **_dict(f.data.get("usage"))}
     error = f.data.get("error")
     error_text = ""
     if error:
-        error_text = str(error.get("content", "")) if isinstance(error, dict) else str(error)
+        error_text = error.get("content") if isinstance(error, dict) else error
+        error_text = error_text if isinstance(error_text, str) else ""
         error_text = error_text if error_text not in ("", "True") else "The reply failed."
     return ImportedMessage(
         role=role,
@@ -372,15 +489,92 @@ def _open_webui_message(f: Fields, role: str, content: str) -> ImportedMessage:
         state=_failed_state(content) if error_text else Message.State.COMPLETE,
         error=error_text,
         model=_model(f.data.get("model") if role == Message.Role.ASSISTANT else ""),
-        prompt_eval_count=_whole(usage.get("prompt_eval_count")),
-        eval_count=_whole(usage.get("eval_count")),
-        eval_duration_ns=_whole(usage.get("eval_duration")),
-        total_duration_ns=_whole(usage.get("total_duration")),
+        prompt_eval_count=_whole(usage, ("prompt_eval_count", "prompt_tokens"), MAX_TOKENS),
+        eval_count=_whole(usage, ("eval_count", "completion_tokens"), MAX_TOKENS),
+        eval_duration_ns=_whole(usage, ("eval_duration",), MAX_NANOSECONDS),
+        total_duration_ns=_whole(usage, ("total_duration",), MAX_NANOSECONDS),
         created_at=_epoch(f.data.get("timestamp")),
     )
 
 
+def split_reasoning(content: str) -> tuple[str, str]:
+    """(thinking, answer) of a reply that starts with <details type="reasoning"> blocks.
+
+    Found with str.find, so the time is linear in the length whatever the text: a regular
+    expression here backtracked quadratically on an unclosed block (60 KB took 10 seconds).
+    """
+    thoughts = []
+    position = _SPACE.match(content).end()
+    while content.startswith(_REASONING_OPEN, position):
+        opened = content.find(">", position + len(_REASONING_OPEN))
+        closed = content.find("</details>", opened) if opened != -1 else -1
+        if closed == -1:
+            break  # an unfinished block (the reply was cut off) stays part of the text
+        start = _SPACE.match(content, opened + 1).end()
+        if content.startswith("<summary>", start):
+            summary_end = content.find("</summary>", start, closed)
+            if summary_end != -1:
+                start = summary_end + len("</summary>")
+        # The thinking is quoted Markdown ("> " before every line).
+        lines = content[start:closed].splitlines()
+        thoughts.append("\n".join(line.removeprefix(">").removeprefix(" ") for line in lines))
+        position = _SPACE.match(content, closed + len("</details>")).end()
+    if not thoughts:
+        return "", content
+    return "\n\n".join(t.strip() for t in thoughts if t.strip()), content[position:]
+
+
+def _open_webui_output(output: Any) -> tuple[str, str]:
+    """(thinking, answer) from an `output` list: "reasoning" items and "message" items, each
+    holding a list of {"type": "output_text", "text": ...} parts. Tool calls are left out."""
+    if not isinstance(output, list):
+        return "", ""
+    thoughts, answers = [], []
+    for item in output:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "reasoning":
+            thoughts.append(_output_text(item.get("content")) or _output_text(item.get("summary")))
+        elif item.get("type") == "message":
+            answers.append(_output_text(item.get("content")))
+    return _paragraphs(thoughts).strip(), _paragraphs(answers)
+
+
+def _output_text(parts: Any) -> str:
+    if isinstance(parts, str):
+        return parts
+    if not isinstance(parts, list):
+        return ""
+    return _paragraphs(part.get("text") for part in parts if isinstance(part, dict))
+
+
+def _paragraphs(texts: Iterable[Any]) -> str:
+    return "\n\n".join(t for t in texts if isinstance(t, str) and t.strip())
+
+
 # ChatGPT ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Turn:
+    """One message being put together: ChatGPT splits an answer around tool use into several
+    nodes, and chatsite shows it as one. Parts are joined once at the end (adding to a string
+    node by node copies it every time: quadratic for a long run of nodes)."""
+
+    role: str
+    texts: list[str]
+    thoughts: list[str]
+    model: str
+    created_at: datetime | None
+
+    def message(self) -> ImportedMessage:
+        return ImportedMessage(
+            role=self.role,
+            content="\n\n".join(self.texts),
+            thinking="\n\n".join(self.thoughts),
+            model=self.model,
+            created_at=self.created_at,
+        )
 
 
 def read_chatgpt_chat(item: dict[str, Any], label: str) -> ImportedConversation:
@@ -399,21 +593,28 @@ def read_chatgpt_chat(item: dict[str, Any], label: str) -> ImportedConversation:
         created_at=_epoch(item.get("create_time")),
         updated_at=_epoch(item.get("update_time")),
     )
+    turns: list[_Turn] = []
     thinking: list[str] = []
     for node in branch:
-        node_id = node.get("id", "?")
+        node_id = _shown(node.get("id", "?"))
         raw = node.get("message")
         if raw is None:
             continue
-        message = Fields(raw, f'{label}, node "{node_id}", "message"')
-        role = Fields(message.obj("author"), f'{label}, node "{node_id}", "message.author"')
-        text, thoughts = _chatgpt_text(message, f'{label}, node "{node_id}", "message.content"')
+        message = Fields(raw, f'{label}, node {node_id}, "message"')
+        role = Fields(message.obj("author"), f'{label}, node {node_id}, "message.author"')
+        text, thoughts = _chatgpt_text(message, f'{label}, node {node_id}, "message.content"')
         thinking.extend(thoughts)
         metadata = message.obj("metadata")
         hidden = metadata.get("is_visually_hidden_from_conversation") is True
         if hidden or not text.strip() or message.data.get("recipient", "all") != "all":
             continue
-        _chatgpt_append(conversation, role.text("role", required=True), text, message, thinking)
+        role_name = role.text("role", required=True)
+        if role_name == "system":
+            conversation.system_prompt = conversation.system_prompt or text
+        elif role_name in ROLES:  # not tool output, shown to the model only
+            _chatgpt_add(turns, role_name, text, message, thinking)
+            thinking = []
+    conversation.messages = [turn.message() for turn in turns]
     return _finished(conversation)
 
 
@@ -425,41 +626,30 @@ def _chatgpt_text(message: Fields, where: str) -> tuple[str, list[str]]:
         return "\n\n".join(p for p in parts if isinstance(p, str) and p), []
     if kind == "thoughts":
         thoughts = content.data.get("thoughts")
-        texts = [t.get("content", "") for t in thoughts or [] if isinstance(t, dict)]
+        thoughts = thoughts if isinstance(thoughts, list) else []
+        texts = [t.get("content") for t in thoughts if isinstance(t, dict)]
         return "", [t for t in texts if isinstance(t, str) and t]
     return "", []  # tool calls, code runs, browsing and other parts chatsite has no place for
 
 
-def _chatgpt_append(
-    conversation: ImportedConversation,
-    role: str,
-    text: str,
-    message: Fields,
-    thinking: list[str],
+def _chatgpt_add(
+    turns: list[_Turn], role: str, text: str, message: Fields, thinking: list[str]
 ) -> None:
-    metadata = message.obj("metadata")
-    created = _epoch(message.data.get("create_time"))
-    if role == "system":
-        conversation.system_prompt = conversation.system_prompt or text
-        return
-    if role not in Message.Role.values:
-        return  # tool output: shown to the model, not part of the conversation people read
-    previous = conversation.messages[-1] if conversation.messages else None
+    previous = turns[-1] if turns else None
     if role == Message.Role.ASSISTANT and previous and previous.role == role:
-        # ChatGPT splits one answer around tool use; chatsite shows it as one reply.
-        previous.content += "\n\n" + text
-        previous.thinking = "\n\n".join(filter(None, [previous.thinking, *thinking]))
-    else:
-        conversation.messages.append(
-            ImportedMessage(
-                role=role,
-                content=text,
-                thinking="\n\n".join(thinking) if role == Message.Role.ASSISTANT else "",
-                model=_model(metadata.get("model_slug") if role == Message.Role.ASSISTANT else ""),
-                created_at=created,
-            )
+        previous.texts.append(text)
+        previous.thoughts.extend(thinking)
+        return
+    assistant = role == Message.Role.ASSISTANT
+    turns.append(
+        _Turn(
+            role=role,
+            texts=[text],
+            thoughts=list(thinking) if assistant else [],
+            model=_model(message.obj("metadata").get("model_slug") if assistant else ""),
+            created_at=_epoch(message.data.get("create_time")),
         )
-    thinking.clear()
+    )
 
 
 def _chatgpt_time(node: dict[str, Any]) -> float:
@@ -477,23 +667,27 @@ def _branch(
     """The messages from the root to `current`, following parent links: the branch shown."""
     if not isinstance(current, str) or current not in nodes:
         raise ImportRejected(
-            f'{where}: "{current_key}" must name one of its messages, '
-            f"not {json.dumps(current) if isinstance(current, str) else _kind(current)}."
+            f'{where}: "{current_key}" must name one of its messages, not {_shown(current)}.'
         )
     branch, seen, node_id = [], set(), current
     while node_id is not None:
         if node_id in seen:
-            raise ImportRejected(f'{where}: the "{parent_key}" links of "{node_id}" form a loop.')
+            raise ImportRejected(
+                f'{where}: the "{parent_key}" links of {_shown(node_id)} form a loop.'
+            )
         seen.add(node_id)
         node = nodes.get(node_id)
         if not isinstance(node, dict):
             raise ImportRejected(
-                f'{where}: "{parent_key}" names "{node_id}", which is not one of its messages.'
+                f'{where}: "{parent_key}" names {_shown(node_id)}, which is not one of its '
+                "messages."
             )
         branch.append({"id": node_id, **node})
         node_id = node.get(parent_key)
         if node_id is not None and not isinstance(node_id, str):
-            raise ImportRejected(f'{where}: message "{branch[-1]["id"]}" has a bad "{parent_key}".')
+            raise ImportRejected(
+                f'{where}: message {_shown(branch[-1]["id"])} has a bad "{parent_key}".'
+            )
     return branch[::-1]
 
 
@@ -502,7 +696,7 @@ def _finished(conversation: ImportedConversation) -> ImportedConversation:
     chatsite shows a conversation's messages in time order."""
     if not conversation.title:
         first = next((m.content for m in conversation.messages if m.role == "user"), "")
-        conversation.title = Truncator(" ".join(first.split())).chars(60)
+        conversation.title = Truncator(" ".join(first[:500].split())).chars(60)
     previous = None
     for message in conversation.messages:
         moment = message.created_at
@@ -524,7 +718,7 @@ def _failed_state(content: str) -> str:
 
 
 def _title(value: Any) -> str:
-    return Truncator(value.strip()).chars(TITLE_LENGTH) if isinstance(value, str) else ""
+    return Truncator(value[:1000].strip()).chars(TITLE_LENGTH) if isinstance(value, str) else ""
 
 
 def _model(value: Any) -> str:
@@ -535,19 +729,30 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _whole(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        return None
-    return int(value)
+def _whole(values: dict[str, Any], keys: tuple[str, ...], maximum: int) -> int | None:
+    """The first of `keys` holding a count the database can store; anything else is ignored."""
+    for key in keys:
+        value = values.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(value) and 0 <= value <= maximum:
+            return int(value)
+    return None
+
+
+# Times later than this are no time a chat happened: ignored, like a missing time.
+_FUTURE_ALLOWANCE = 24 * 3600
 
 
 def _epoch(value: Any) -> datetime | None:
-    """Seconds since 1970 (Open WebUI, ChatGPT); milliseconds or nanoseconds when that large."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    """Seconds since 1970 (Open WebUI, ChatGPT); milliseconds, microseconds or nanoseconds when
+    that large. Anything else (text, NaN, infinities, the far future) is no time: None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    while value > 1e11:  # later than the year 5138 in seconds: a finer unit
-        value /= 1000
+    seconds = next((value / scale for scale in (1, 1e3, 1e6, 1e9) if value / scale < 1e11), None)
+    if seconds is None or seconds <= 0 or seconds > time.time() + _FUTURE_ALLOWANCE:
+        return None
     try:
-        return datetime.fromtimestamp(value, tz=UTC)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None

@@ -7,22 +7,38 @@ always new: an import never touches existing rows and belongs to the importing u
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from django.db import transaction
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
-from conversations.importers import FORMAT_NAME, FORMAT_VERSION, ImportedConversation
+from conversations.importers import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    TITLE_LENGTH,
+    ImportedConversation,
+    ImportedMessage,
+)
 from conversations.models import Conversation, Message
 
 EXPORT_BATCH = 200  # conversations read per query while streaming an export of everything
-WRITE_BATCH = 500
+# An import transaction writes at most CHAT_IMPORT_BATCH_MESSAGES messages and about this many
+# characters of text: indexing text for search costs SQLite about 0.1 s per MB, so a batch holds
+# the write lock for well under a second however long its messages are.
+BATCH_CHARS = 5_000_000
+# SQLite retries a writer waiting for the lock at most 100 ms apart; an import that pauses that
+# long between its batches lets every waiting writer in instead of taking the lock straight back.
+LOCK_PAUSE = 0.1
 MESSAGE_FIELDS = (
     "role", "content", "thinking", "state", "error", "model", "options", "prompt_eval_count",
     "eval_count", "eval_duration_ns", "total_duration_ns", "created_at", "finished_at",
@@ -65,8 +81,13 @@ def document_head() -> dict[str, Any]:
 
 
 async def single_export(conversation: Conversation) -> str:
-    """One conversation as a complete chatsite JSON document."""
+    """One conversation as a complete chatsite JSON document (written in a worker thread: a
+    long conversation takes a while to serialise, and the event loop serves everyone)."""
     messages = [m async for m in _thread(Message.objects.filter(conversation=conversation))]
+    return await sync_to_async(_single_document, thread_sensitive=False)(conversation, messages)
+
+
+def _single_document(conversation: Conversation, messages: list[Message]) -> str:
     document = {**document_head(), "conversations": [conversation_record(conversation, messages)]}
     return json.dumps(document, ensure_ascii=False, indent=1)
 
@@ -84,11 +105,17 @@ async def export_all(user: Any) -> AsyncIterator[str]:
         messages = Message.objects.for_user(user).filter(conversation_id__in=batch)
         async for message in _thread(messages):
             threads[message.conversation_id].append(message)
-        async for conversation in owned.filter(pk__in=batch):
-            record = conversation_record(conversation, threads[conversation.pk])
-            yield separator + json.dumps(record, ensure_ascii=False)
-            separator = ",\n"
+        conversations = [c async for c in owned.filter(pk__in=batch)]
+        records = await sync_to_async(_records, thread_sensitive=False)(conversations, threads)
+        yield separator + records
+        separator = ",\n"
     yield "\n]}\n"
+
+
+def _records(conversations: list[Conversation], threads: dict[Any, list[Message]]) -> str:
+    return ",\n".join(
+        json.dumps(conversation_record(c, threads[c.pk]), ensure_ascii=False) for c in conversations
+    )
 
 
 def _thread(messages: Any) -> Any:
@@ -114,41 +141,165 @@ def export_filename(conversation: Conversation, extension: str) -> str:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    conversations: int
+    conversations: int  # conversations stored, each part of a split conversation counted
     messages: int
+    split: int = 0  # conversations of the file stored in several parts
 
 
-def save_imported(user: Any, imported: list[ImportedConversation]) -> ImportSummary:
-    """Write the conversations for `user`, all or nothing.
+class ImportInterrupted(Exception):
+    """A batch failed after earlier ones were committed. What is stored is whole conversations:
+    `saved` of the `planned` ones; the rest was not written."""
 
-    bulk_create would stamp created_at/updated_at with the current time (auto_now fields), so
-    the times from the file are put back with bulk_update, which leaves them as given. The
-    search index follows through the database's own triggers or generated column.
+    def __init__(self, saved: ImportSummary, planned: int, error: Exception) -> None:
+        super().__init__(f"{error}")
+        self.saved = saved
+        self.planned = planned
+        self.error = error
+
+
+def save_imported(
+    user: Any,
+    imported: list[ImportedConversation],
+    *,
+    progress: Callable[[ImportSummary], None] | None = None,
+) -> ImportSummary:
+    """Write the conversations for `user`, a batch of whole conversations per transaction.
+
+    Each transaction is short, so other people's writes (SQLite has one writer at a time) are
+    served between the batches instead of waiting for the whole import; `progress` hears about
+    each committed batch. A conversation too long for one batch is stored as several, titled
+    "(part 1 of 3)" and so on, so that no conversation is ever stored with part of its messages.
+    If a batch fails, the earlier batches stay and ImportInterrupted says how many.
     """
+    max_messages = settings.CHAT_IMPORT_BATCH_MESSAGES
+    planned: list[ImportedConversation] = []
+    split = 0
     now = timezone.now()
-    with transaction.atomic():
-        conversations = [
-            Conversation(owner=user, **{name: getattr(item, name) for name in CONVERSATION_FIELDS})
-            for item in imported
-        ]
-        Conversation.objects.bulk_create(conversations, batch_size=WRITE_BATCH)
-        for conversation, item in zip(conversations, imported, strict=True):
-            conversation.created_at = item.created_at or now
-            conversation.updated_at = item.updated_at or conversation.created_at
-        Conversation.objects.bulk_update(
-            conversations, ["created_at", "updated_at"], batch_size=WRITE_BATCH
+    for item in imported:
+        parts = in_parts(item, max_messages, BATCH_CHARS, now)
+        split += len(parts) > 1
+        planned.extend(parts)
+    saved = ImportSummary(0, 0, split)
+    for number, batch in enumerate(batches(planned, max_messages, BATCH_CHARS)):
+        if number and connection.vendor == "sqlite" and not connection.in_atomic_block:
+            time.sleep(LOCK_PAUSE)
+        try:
+            written = _save_batch(user, batch, now)
+        # What the database can refuse: a constraint, a lock held too long, a value it cannot
+        # encode or store.
+        except (DatabaseError, ValueError, OverflowError) as error:
+            raise ImportInterrupted(saved, len(planned), error) from error
+        saved = ImportSummary(saved.conversations + len(batch), saved.messages + written, split)
+        if progress is not None:
+            progress(saved)
+    return saved
+
+
+def in_parts(
+    conversation: ImportedConversation, max_messages: int, max_chars: int, now: datetime
+) -> list[ImportedConversation]:
+    """The conversation, or consecutive parts of it that each fit in one batch. Messages
+    without a time get one, in the file's order, so the parts follow each other too."""
+    total = sum(_chars(m) for m in conversation.messages)
+    if len(conversation.messages) <= max_messages and total <= max_chars:
+        return [conversation]
+    groups: list[list[ImportedMessage]] = [[]]
+    size = 0
+    start = conversation.created_at or now
+    for position, message in enumerate(conversation.messages):
+        if message.created_at is None:
+            moment = start + timedelta(microseconds=position)
+            message = dataclasses.replace(message, created_at=moment)
+        weight = _chars(message)
+        if groups[-1] and (len(groups[-1]) >= max_messages or size + weight > max_chars):
+            groups.append([])
+            size = 0
+        groups[-1].append(message)
+        size += weight
+    if len(groups) == 1:  # one message longer than a batch's characters: it cannot be split
+        return [conversation]
+    parts = []
+    for number, messages in enumerate(groups, start=1):
+        suffix = f" (part {number} of {len(groups)})"
+        title = Truncator(conversation.title).chars(TITLE_LENGTH - len(suffix)) + suffix
+        last = number == len(groups)
+        parts.append(
+            dataclasses.replace(
+                conversation,
+                title=title.strip(),
+                messages=messages,
+                created_at=messages[0].created_at or conversation.created_at,
+                updated_at=conversation.updated_at if last else messages[-1].created_at,
+            )
         )
-        messages, moments = [], []
-        for conversation, item in zip(conversations, imported, strict=True):
-            for position, m in enumerate(item.messages):
-                fields = {name: getattr(m, name) for name in MESSAGE_FIELDS}
-                messages.append(Message(conversation=conversation, **fields))
-                # Without a time, keep the file's order: the thread is shown in time order.
-                fallback = conversation.created_at + timedelta(microseconds=position)
-                moments.append(m.created_at or fallback)
-        for batch in batched(zip(messages, moments, strict=True), WRITE_BATCH):
-            created = Message.objects.bulk_create([message for message, _ in batch])
-            for message, moment in zip(created, (moment for _, moment in batch), strict=True):
-                message.created_at = moment
-            Message.objects.bulk_update(created, ["created_at"])
-    return ImportSummary(len(conversations), len(messages))
+    return parts
+
+
+def batches(
+    conversations: list[ImportedConversation], max_messages: int, max_chars: int
+) -> Iterator[list[ImportedConversation]]:
+    """Whole conversations grouped so a group stays within `max_messages` messages and about
+    `max_chars` characters; a conversation without messages still counts as a row to write."""
+    batch: list[ImportedConversation] = []
+    count = size = 0
+    for conversation in conversations:
+        rows = max(len(conversation.messages), 1)
+        chars = sum(_chars(m) for m in conversation.messages)
+        if batch and (count + rows > max_messages or size + chars > max_chars):
+            yield batch
+            batch, count, size = [], 0, 0
+        batch.append(conversation)
+        count += rows
+        size += chars
+    if batch:
+        yield batch
+
+
+def _chars(message: ImportedMessage) -> int:
+    return len(message.content) + len(message.thinking)
+
+
+def _save_batch(user: Any, batch: list[ImportedConversation], now: datetime) -> int:
+    """One transaction, as short as it can be: the rows and their values are ready before it
+    starts, and it is two INSERT statements."""
+    conversations, messages = [], []
+    for item in batch:
+        conversation = Conversation(
+            owner=user, **{name: getattr(item, name) for name in CONVERSATION_FIELDS}
+        )
+        conversation.created_at = item.created_at or now
+        conversation.updated_at = item.updated_at or conversation.created_at
+        conversations.append(conversation)
+        for position, m in enumerate(item.messages):
+            message = Message(
+                conversation=conversation, **{n: getattr(m, n) for n in MESSAGE_FIELDS}
+            )
+            # Without a time, keep the file's order: the thread is shown in time order.
+            moment = conversation.created_at + timedelta(microseconds=position)
+            message.created_at = m.created_at or moment
+            messages.append(message)
+    statements = [_insert_statement(conversations), _insert_statement(messages)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, rows in statements:
+            if rows:
+                cursor.executemany(sql, rows)
+    return len(messages)
+
+
+def _insert_statement(objects: list[Any]) -> tuple[str, list[list[Any]]]:
+    """An INSERT of the rows with every value as given. bulk_create would stamp the auto_now
+    fields (created_at, updated_at) with the current time, and putting the file's times back
+    with bulk_update costs more than the insert itself. The search index follows through the
+    database's own triggers or generated column."""
+    if not objects:
+        return "", []
+    meta = type(objects[0])._meta
+    fields = meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"
+    rows = [
+        [f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] for o in objects
+    ]
+    return sql, rows

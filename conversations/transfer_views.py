@@ -9,7 +9,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -18,7 +17,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from conversations import transfer
-from conversations.importers import ImportRejected, read_upload
+from conversations.importers import ImportRejected, ParsedFile, read_upload
 from conversations.models import Conversation
 from conversations.search import search as search_conversations
 from conversations.transfer_forms import ImportForm, SearchForm, too_big_message
@@ -46,7 +45,9 @@ async def search(request: HttpRequest) -> HttpResponse:
 async def export_markdown(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = await _owned(request, conversation_id)
     context = await transfer.markdown_context(conversation)
-    text = render_to_string("conversations/transfer_export.md", context)
+    # A long conversation takes a while to render: in a worker thread, not on the event loop.
+    render = sync_to_async(render_to_string, thread_sensitive=False)
+    text = await render("conversations/transfer_export.md", context)
     filename = transfer.export_filename(conversation, "md")
     return _download(HttpResponse(text, content_type="text/markdown; charset=utf-8"), filename)
 
@@ -71,35 +72,89 @@ async def export_all(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_conversations(request: HttpRequest) -> HttpResponse:
-    """Upload an export; every conversation in it is imported, or none and the page says why."""
+    """Upload an export. A file with a mistake is refused whole, saying where; otherwise its
+    conversations are stored whole, a batch at a time, and the page says how many.
+
+    A sync view: Django runs it in a thread of its own, so reading and writing a large file
+    never holds up the event loop (or anyone else's request)."""
     limit = settings.CHAT_IMPORT_MAX_BYTES
     if request.method == "GET":
         return _import_page(request, ImportForm(max_bytes=limit))
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    declared = _declared_length(request)
     if declared > limit + MULTIPART_ALLOWANCE:
         return _import_page(request, ImportForm(max_bytes=limit), too_big_message(declared, limit))
     form = ImportForm(request.POST, request.FILES, max_bytes=limit)
     if not form.is_valid():
         return _import_page(request, form)
     try:
-        parsed = read_upload(form.cleaned_data["file"].read(), limit)
+        parsed = read_upload(
+            form.cleaned_data["file"].read(),
+            max_bytes=limit,
+            max_message_chars=settings.CHAT_MAX_MESSAGE_CHARS,
+        )
         summary = transfer.save_imported(request.user, parsed.conversations)
     except ImportRejected as rejection:
         return _import_page(request, form, f"{rejection} Nothing was imported.")
-    except DatabaseError as error:
-        problem = f"The database refused the data ({error}). Nothing was imported."
-        return _import_page(request, form, problem)
-    messages.success(
-        request,
-        f"Imported {summary.conversations} conversation{'s' if summary.conversations != 1 else ''} "
-        f"with {summary.messages} message{'s' if summary.messages != 1 else ''} "
-        f"from a {parsed.format} export.",
-    )
+    except transfer.ImportInterrupted as interruption:
+        return _import_page(request, form, interrupted_message(interruption))
+    messages.success(request, imported_message(summary, parsed))
     return redirect("conversations:import")
 
 
+def imported_message(summary: transfer.ImportSummary, parsed: ParsedFile) -> str:
+    sentences = [
+        f"Imported {_count(summary.conversations, 'conversation')} with "
+        f"{_count(summary.messages, 'message')} from a {parsed.format} export."
+    ]
+    if summary.split:
+        sentences.append(
+            f"{_count(summary.split, 'very long conversation')} "
+            f"{_was(summary.split)} imported in parts: the titles end with "
+            "“(part 1 of …)”, “(part 2 of …)” and so on."
+        )
+    if parsed.cut_messages:
+        sentences.append(
+            f"{_count(parsed.cut_messages, 'message')} {_was(parsed.cut_messages)} longer than "
+            f"{settings.CHAT_MAX_MESSAGE_CHARS:,} characters and {_was(parsed.cut_messages)} "
+            "cut; the cut text ends with a note saying so."
+        )
+    return " ".join(sentences)
+
+
+def interrupted_message(interruption: transfer.ImportInterrupted) -> str:
+    saved, error = interruption.saved, interruption.error
+    if not saved.conversations:
+        return f"The database refused the data ({error}). Nothing was imported."
+    rest = interruption.planned - saved.conversations
+    return (
+        f"Imported {_count(saved.conversations, 'conversation')} whole, with "
+        f"{_count(saved.messages, 'message')}; then the database refused the data ({error}), "
+        f"so the other {_count(rest, 'conversation')} of the file {_was(rest)} not imported."
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _was(number: int) -> str:
+    return "was" if number == 1 else "were"
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _import_page(request: HttpRequest, form: ImportForm, problem: str = "") -> HttpResponse:
-    context = {"form": form, "problem": problem, "max_bytes": settings.CHAT_IMPORT_MAX_BYTES}
+    context = {
+        "form": form,
+        "problem": problem,
+        "max_bytes": settings.CHAT_IMPORT_MAX_BYTES,
+        "max_message_chars": f"{settings.CHAT_MAX_MESSAGE_CHARS:,}",
+    }
     status = 400 if problem or form.errors else 200
     return render(request, "conversations/transfer.html", context, status=status)
 
