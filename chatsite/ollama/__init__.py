@@ -1,13 +1,25 @@
-"""Talking to the team's Ollama servers. The client moved here unchanged from chatsite/ollama.py;
-importing from chatsite.ollama keeps working.
+"""Talking to the team's Ollama servers: the client (the only code that imports httpx), the typed
+results, the error hierarchy and model names. Import from here; the modules are the layout.
 """
 
 from __future__ import annotations
 
-from .client import (
+from .client import OllamaClient, OllamaTimeouts, configured_hosts
+from .errors import (
+    ModelNotFound,
+    OllamaError,
+    OllamaResponseError,
+    OllamaStreamError,
+    OllamaTimeout,
+    OllamaUnreachable,
+)
+from .names import (
     DEFAULT_NAMESPACE,
     DEFAULT_REGISTRY,
-    MAX_LINE_BYTES,
+    is_valid_model_name,
+    normalise_model_name,
+)
+from .results import (
     ChatChunk,
     ChatMessage,
     ChatMetrics,
@@ -15,20 +27,10 @@ from .client import (
     InstalledModel,
     ModelDetails,
     ModelInfo,
-    ModelNotFound,
-    OllamaClient,
-    OllamaError,
-    OllamaResponseError,
-    OllamaStreamError,
-    OllamaTimeout,
-    OllamaTimeouts,
-    OllamaUnreachable,
     PullProgress,
     RunningModel,
-    configured_hosts,
-    is_valid_model_name,
-    normalise_model_name,
 )
+from .wire import MAX_LINE_BYTES
 
 __all__ = [
     "DEFAULT_NAMESPACE",

@@ -1,5 +1,6 @@
-"""The async client for the team's Ollama server: typed results, one error hierarchy, and streams
-that close their HTTP response when the caller stops. The only module that imports httpx.
+"""The async client for the team's Ollama servers: plain calls and streams with explicit
+timeouts, each stream closing its HTTP response when the caller stops. The only code that imports
+httpx; which servers to use and how long to wait come from settings.
 """
 
 from __future__ import annotations
@@ -7,191 +8,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
-import re
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from types import MappingProxyType, TracebackType
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any
 
 import httpx
 from django.conf import settings
 
-# The official Go client reads stream lines of up to 8 MB (api/client.go maxBufferSize); a longer
-# line means something is wrong, and buffering it without bound would let one reply eat memory.
-MAX_LINE_BYTES = 8 * 1024 * 1024
+from . import wire
+from .errors import (
+    OllamaError,
+    OllamaStreamError,
+    OllamaTimeout,
+    OllamaUnreachable,
+    status_error,
+)
+from .results import (
+    ChatChunk,
+    ChatMessage,
+    GenerateResult,
+    InstalledModel,
+    ModelInfo,
+    PullProgress,
+    RunningModel,
+)
 
 _LOST = "the connection was lost before the reply was complete"
-
-_T = TypeVar("_T")
 
 # Everything httpx raises on its own (InvalidURL and StreamError are not HTTPErrors); none of it
 # may leave this module.
 _HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass(frozen=True)
-class ModelDetails:
-    format: str
-    family: str
-    families: tuple[str, ...]
-    parameter_size: str
-    quantization_level: str
-    context_length: int | None
-
-
-@dataclass(frozen=True)
-class InstalledModel:
-    name: str
-    model: str
-    size: int
-    digest: str
-    modified_at: datetime | None
-    details: ModelDetails
-    capabilities: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RunningModel:
-    name: str
-    model: str
-    size: int
-    size_vram: int
-    digest: str
-    expires_at: datetime | None
-    context_length: int | None
-    details: ModelDetails
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What /api/show tells about one installed model."""
-
-    name: str
-    capabilities: tuple[str, ...]
-    context_length: int | None
-    parameters: str
-    template: str
-    license: str
-    modelfile: str
-    system: str
-    details: ModelDetails
-    model_info: Mapping[str, Any]
-    modified_at: datetime | None
-
-    @property
-    def supports_thinking(self) -> bool:
-        return "thinking" in self.capabilities
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: str
-    content: str
-    thinking: str = ""
-
-
-@dataclass(frozen=True)
-class ChatMetrics:
-    """Ollama's figures for one reply; durations in nanoseconds, 0 when Ollama left them out."""
-
-    total_duration: int
-    load_duration: int
-    prompt_eval_count: int
-    prompt_eval_duration: int
-    eval_count: int
-    eval_duration: int
-
-    @property
-    def tokens_per_second(self) -> float | None:
-        if self.eval_count <= 0 or self.eval_duration <= 0:
-            return None
-        return self.eval_count / self.eval_duration * 1e9
-
-
-@dataclass(frozen=True)
-class ChatChunk:
-    content: str
-    thinking: str
-    done: bool
-    done_reason: str | None
-    metrics: ChatMetrics | None
-
-
-@dataclass(frozen=True)
-class GenerateResult:
-    response: str
-    thinking: str
-    done_reason: str | None
-    metrics: ChatMetrics | None
-
-
-@dataclass(frozen=True)
-class PullProgress:
-    status: str
-    digest: str | None
-    total: int | None
-    completed: int | None
-
-
-# ---------------------------------------------------------------------------------------------
-# Errors
-
-
-class OllamaError(Exception):
-    """Anything that went wrong talking to Ollama. str(error) is a sentence a chat user can read;
-    `message` is Ollama's own error text (or a plain description), `status` the HTTP status (None
-    when no HTTP answer came) and `host` the base URL tried."""
-
-    def __init__(
-        self, message: str, *, host: str, status: int | None = None, sentence: str | None = None
-    ) -> None:
-        self.message = message
-        self.host = host
-        self.status = status
-        super().__init__(sentence or self._sentence())
-
-    def _sentence(self) -> str:
-        return f"Talking to Ollama at {self.host} failed: {self.message}"
-
-
-class OllamaUnreachable(OllamaError):
-    def _sentence(self) -> str:
-        return f"Ollama is not reachable at {self.host}"
-
-
-class OllamaTimeout(OllamaError):
-    def _sentence(self) -> str:
-        return f"Ollama at {self.host} took too long: {self.message}"
-
-
-class ModelNotFound(OllamaError):
-    def __init__(self, message: str, *, host: str, model: str, status: int | None = 404) -> None:
-        self.model = model
-        super().__init__(message, host=host, status=status)
-
-    def _sentence(self) -> str:
-        return f"Model '{self.model}' is not installed on Ollama at {self.host}"
-
-
-class OllamaResponseError(OllamaError):
-    def _sentence(self) -> str:
-        return f"Ollama at {self.host} answered {self.status}: {self.message}"
-
-
-class OllamaStreamError(OllamaError):
-    def _sentence(self) -> str:
-        return f"Ollama at {self.host} failed mid-reply: {self.message}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Configuration
 
 
 @dataclass(frozen=True)
@@ -212,63 +60,6 @@ class OllamaTimeouts:
             load=getattr(settings, "OLLAMA_LOAD_TIMEOUT", cls.load),
             stream=getattr(settings, "OLLAMA_STREAM_TIMEOUT", cls.stream),
         )
-
-
-# ---------------------------------------------------------------------------------------------
-# Model names (types/model/name.go: [host/][namespace/]model[:tag])
-
-_HOST_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}")
-_NAMESPACE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,79}")
-_MODEL_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
-
-
-def is_valid_model_name(name: str) -> bool:
-    """True when Ollama would accept `name` as a model reference (it does not say it exists)."""
-    rest, tag = name, None
-    # The tag is cut at the last ":" only when it follows the last "/", so "host:5000/m" has none.
-    if rest.rfind(":") > rest.rfind("/"):
-        rest, _, tag = rest.rpartition(":")
-    rest, separator, model = rest.rpartition("/")
-    namespace = host = None
-    if separator:
-        # A separator promises a part on both sides: "a/" and "/a" are invalid, not defaulted.
-        if not rest:
-            return False
-        host, separator, namespace = rest.rpartition("/")
-        if not separator:
-            host = None
-        elif not host:
-            return False
-        elif "://" in host:
-            host = host.partition("://")[2]
-    parts = ((model, _MODEL_PART), (tag, _MODEL_PART), (namespace, _NAMESPACE_PART))
-    if any(part is not None and not pattern.fullmatch(part) for part, pattern in parts):
-        return False
-    return host is None or bool(_HOST_PART.fullmatch(host))
-
-
-# ---------------------------------------------------------------------------------------------
-# The client
-
-
-DEFAULT_REGISTRY = "registry.ollama.ai"
-DEFAULT_NAMESPACE = "library"
-
-
-def normalise_model_name(name: str) -> str:
-    """One spelling per model, as Ollama matches them: lower-case, default host, namespace and
-    tag filled in or dropped (`Llama3.2` and `registry.ollama.ai/library/llama3.2:latest` are
-    both `llama3.2:latest`). Call it on valid names only."""
-    name = name.strip().lower()
-    if name.rfind(":") <= name.rfind("/"):
-        name += ":latest"
-    scheme, separator, rest = name.rpartition("://")
-    parts = rest.split("/")
-    if len(parts) == 3 and parts[0] == DEFAULT_REGISTRY:
-        parts, separator = parts[1:], ""
-    if len(parts) == 2 and parts[0] == DEFAULT_NAMESPACE:
-        parts = parts[1:]
-    return (scheme + separator if separator else "") + "/".join(parts)
 
 
 def configured_hosts() -> list[str]:
@@ -321,23 +112,19 @@ class OllamaClient:
 
     async def version(self) -> str:
         reply = await self._call_json("GET", "/api/version")
-        return self._parse(lambda: _str(reply, "version", required=True), streaming=False)
+        return wire.parse(lambda: wire.version(reply), host=self.host, streaming=False)
 
     async def list_models(self) -> list[InstalledModel]:
         reply = await self._call_json("GET", "/api/tags")
-        return self._parse(
-            lambda: [_installed(m) for m in _objects(reply, "models")], streaming=False
-        )
+        return wire.parse(lambda: wire.installed_models(reply), host=self.host, streaming=False)
 
     async def running_models(self) -> list[RunningModel]:
         reply = await self._call_json("GET", "/api/ps")
-        return self._parse(
-            lambda: [_running(m) for m in _objects(reply, "models")], streaming=False
-        )
+        return wire.parse(lambda: wire.running_models(reply), host=self.host, streaming=False)
 
     async def show(self, model: str) -> ModelInfo:
         reply = await self._call_json("POST", "/api/show", {"model": model}, model=model)
-        return self._parse(lambda: _model_info(model, reply), streaming=False)
+        return wire.parse(lambda: wire.model_info(model, reply), host=self.host, streaming=False)
 
     async def generate(
         self,
@@ -359,7 +146,7 @@ class OllamaClient:
         reply = await self._call_json(
             "POST", "/api/generate", payload, model=model, read_timeout=self.timeouts.load
         )
-        return self._parse(lambda: _generate_result(reply), streaming=False)
+        return wire.parse(lambda: wire.generate_result(reply), host=self.host, streaming=False)
 
     async def delete(self, model: str) -> None:
         await self._call("DELETE", "/api/delete", {"model": model}, model=model)
@@ -393,7 +180,7 @@ class OllamaClient:
         self._require_open()
         payload: dict[str, Any] = {
             "model": model,
-            "messages": [_message_payload(message) for message in messages],
+            "messages": [wire.message_payload(message) for message in messages],
             "stream": True,
         }
         if options:
@@ -412,7 +199,9 @@ class OllamaClient:
     async def _chat_stream(self, model: str, payload: dict[str, Any]) -> AsyncIterator[ChatChunk]:
         async with self._stream("/api/chat", payload, model=model) as lines:
             while (line := await lines.next()) is not None:
-                chunk = self._parse(lambda line=line: _chat_chunk(line), streaming=True)
+                chunk = wire.parse(
+                    lambda line=line: wire.chat_chunk(line), host=self.host, streaming=True
+                )
                 yield chunk
                 if chunk.done:
                     return
@@ -423,7 +212,9 @@ class OllamaClient:
     ) -> AsyncIterator[PullProgress]:
         async with self._stream("/api/pull", payload, model=model) as lines:
             while (line := await lines.next()) is not None:
-                progress = self._parse(lambda line=line: _pull_progress(line), streaming=True)
+                progress = wire.parse(
+                    lambda line=line: wire.pull_progress(line), host=self.host, streaming=True
+                )
                 yield progress
                 if progress.status == "success":
                     return
@@ -505,49 +296,16 @@ class OllamaClient:
         read_timeout: float | None = None,
     ) -> dict[str, Any]:
         response = await self._call(method, path, payload, model=model, read_timeout=read_timeout)
-        try:
-            reply = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
-            reply = None
-        if not isinstance(reply, dict):
-            raise OllamaResponseError(
-                "the reply is not a JSON object",
-                host=self.host,
-                status=response.status_code,
-                sentence=f"Ollama at {self.host} sent a reply that could not be read",
-            )
-        return reply
-
-    def _parse(self, build: Callable[[], _T], *, streaming: bool) -> _T:
-        """Run a parser over Ollama's JSON, turning a shape we cannot read into an OllamaError."""
-        try:
-            return build()
-        except _Malformed as exc:
-            if streaming:
-                raise OllamaStreamError(
-                    f"a reply line could not be read ({exc})", host=self.host, status=200
-                ) from None
-            raise OllamaResponseError(
-                f"the reply could not be read ({exc})",
-                host=self.host,
-                status=200,
-                sentence=f"Ollama at {self.host} sent a reply that could not be read ({exc})",
-            ) from None
+        return wire.reply_object(response.content, host=self.host, status=response.status_code)
 
     def _status_error(self, response: httpx.Response, model: str | None) -> OllamaError:
-        status = response.status_code
-        message = None
-        with contextlib.suppress(ValueError, UnicodeDecodeError):
-            body = json.loads(response.content)
-            if isinstance(body, dict) and body.get("error"):
-                message = str(body["error"])
-        if message is not None and status == 404 and model is not None:
-            return ModelNotFound(message, host=self.host, model=model, status=status)
-        if message is None:
-            # Not Ollama's {"error": ...}: a router page ("404 page not found"), a proxy, ...
-            text = response.content.decode("utf-8", "replace").strip()
-            message = text[:200] if text else (response.reason_phrase or "no reason given")
-        return OllamaResponseError(message, host=self.host, status=status)
+        return status_error(
+            host=self.host,
+            status=response.status_code,
+            body=response.content,
+            reason=response.reason_phrase,
+            model=model,
+        )
 
     def _transport_error(
         self, exc: Exception, *, streaming: bool, waited: float | None = None
@@ -604,9 +362,7 @@ class _NdjsonLines:
     def __init__(self, client: OllamaClient, response: httpx.Response, first_deadline: float):
         self._client = client
         self._chunks = response.aiter_bytes()
-        self._buffer = bytearray()
-        self._scanned = 0
-        self._eof = False
+        self._lines = wire.NdjsonBuffer(self._chunks, host=client.host)
         self._first_deadline: float | None = first_deadline
 
     async def next(self) -> dict[str, Any] | None:
@@ -617,7 +373,7 @@ class _NdjsonLines:
             deadline = asyncio.get_running_loop().time() + client.timeouts.stream
         try:
             async with asyncio.timeout_at(deadline):
-                line = await self._readline()
+                line = await self._lines.readline()
         except TimeoutError:
             first = self._first_deadline is not None
             raise (client._first_line_timeout() if first else client._silence_timeout()) from None
@@ -626,260 +382,10 @@ class _NdjsonLines:
         self._first_deadline = None
         if line is None:
             return None
-        try:
-            obj = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            obj = None
-        if not isinstance(obj, dict):
-            raise OllamaStreamError(
-                "Ollama sent a line that is not valid JSON", host=client.host, status=200
-            )
-        if obj.get("error"):
-            # Same rule as the Go client: any line with a non-empty "error" ends the stream.
-            raise OllamaStreamError(str(obj["error"]), host=client.host, status=200)
-        return obj
-
-    async def _readline(self) -> bytes | None:
-        while True:
-            newline = self._buffer.find(b"\n", self._scanned)
-            if newline >= 0:
-                line = bytes(self._buffer[:newline])
-                del self._buffer[: newline + 1]
-                self._scanned = 0
-                self._check_length(len(line))
-                if line.strip():
-                    return line
-                continue
-            self._scanned = len(self._buffer)
-            self._check_length(len(self._buffer))
-            if self._eof:
-                # A single-object reply (load, or an error) has no trailing newline.
-                line, self._buffer = bytes(self._buffer), bytearray()
-                self._scanned = 0
-                return line if line.strip() else None
-            try:
-                chunk = await anext(self._chunks)
-            except StopAsyncIteration:
-                self._eof = True
-                continue
-            self._buffer += chunk
-
-    def _check_length(self, length: int) -> None:
-        if length > MAX_LINE_BYTES:
-            raise OllamaStreamError(
-                f"a line of the reply was longer than {MAX_LINE_BYTES // (1024 * 1024)} MB",
-                host=self._client.host,
-                status=200,
-            )
+        return wire.stream_object(line, host=client.host)
 
     async def aclose(self) -> None:
         aclose = getattr(self._chunks, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(*_HTTPX_ERRORS):
                 await aclose()
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing Ollama's JSON. Lenient about optional fields (older servers omit them, `families` may
-# be null), strict about types, so a reply we cannot read becomes one clear error.
-
-
-class _Malformed(Exception):
-    pass
-
-
-def _objects(obj: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = obj.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise _Malformed(f"{key!r} is not a list of objects")
-    return value
-
-
-def _str(obj: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise _Malformed(f"{key!r} is missing")
-        return ""
-    if not isinstance(value, str):
-        raise _Malformed(f"{key!r} is not a string")
-    return value
-
-
-def _optional_int(obj: Mapping[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _Malformed(f"{key!r} is not a number")
-    return value
-
-
-def _int(obj: Mapping[str, Any], key: str) -> int:
-    value = _optional_int(obj, key)
-    return 0 if value is None else value
-
-
-def _strs(obj: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = obj.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _Malformed(f"{key!r} is not a list of strings")
-    return tuple(value)
-
-
-def _object(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = obj.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Malformed(f"{key!r} is not an object")
-    return value
-
-
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):?(\d\d))?"
-)
-
-
-def _time(obj: Mapping[str, Any], key: str) -> datetime | None:
-    """RFC 3339 with up to 9 fractional digits (Go's RFC3339Nano); None when absent, unreadable
-    or Go's zero time, since a timestamp is never worth failing a whole reply over."""
-    value = obj.get(key)
-    match = _RFC3339.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-    tz = UTC
-    if sign:
-        offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        tz = timezone(-offset if sign == "-" else offset)
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
-        )
-    except ValueError:
-        return None
-    return None if moment.year <= 1 else moment
-
-
-def _details(obj: Mapping[str, Any]) -> ModelDetails:
-    details = _object(obj, "details")
-    return ModelDetails(
-        format=_str(details, "format"),
-        family=_str(details, "family"),
-        families=_strs(details, "families"),
-        parameter_size=_str(details, "parameter_size"),
-        quantization_level=_str(details, "quantization_level"),
-        context_length=_optional_int(details, "context_length"),
-    )
-
-
-def _installed(obj: Mapping[str, Any]) -> InstalledModel:
-    name = _str(obj, "name") or _str(obj, "model", required=True)
-    return InstalledModel(
-        name=name,
-        model=_str(obj, "model") or name,
-        size=_int(obj, "size"),
-        digest=_str(obj, "digest"),
-        modified_at=_time(obj, "modified_at"),
-        details=_details(obj),
-        capabilities=_strs(obj, "capabilities"),
-    )
-
-
-def _running(obj: Mapping[str, Any]) -> RunningModel:
-    name = _str(obj, "name") or _str(obj, "model", required=True)
-    return RunningModel(
-        name=name,
-        model=_str(obj, "model") or name,
-        size=_int(obj, "size"),
-        size_vram=_int(obj, "size_vram"),
-        digest=_str(obj, "digest"),
-        expires_at=_time(obj, "expires_at"),
-        context_length=_optional_int(obj, "context_length"),
-        details=_details(obj),
-    )
-
-
-def _model_info(name: str, obj: Mapping[str, Any]) -> ModelInfo:
-    info = _object(obj, "model_info")
-    details = _details(obj)
-    architecture = info.get("general.architecture")
-    context_length = None
-    if isinstance(architecture, str):
-        context_length = _optional_int(info, f"{architecture}.context_length")
-    return ModelInfo(
-        name=name,
-        capabilities=_strs(obj, "capabilities"),
-        context_length=context_length if context_length is not None else details.context_length,
-        parameters=_str(obj, "parameters"),
-        template=_str(obj, "template"),
-        license=_str(obj, "license"),
-        modelfile=_str(obj, "modelfile"),
-        system=_str(obj, "system"),
-        details=details,
-        model_info=MappingProxyType(dict(info)),
-        modified_at=_time(obj, "modified_at"),
-    )
-
-
-def _metrics(obj: Mapping[str, Any]) -> ChatMetrics:
-    return ChatMetrics(
-        total_duration=_int(obj, "total_duration"),
-        load_duration=_int(obj, "load_duration"),
-        prompt_eval_count=_int(obj, "prompt_eval_count"),
-        prompt_eval_duration=_int(obj, "prompt_eval_duration"),
-        eval_count=_int(obj, "eval_count"),
-        eval_duration=_int(obj, "eval_duration"),
-    )
-
-
-def _done(obj: Mapping[str, Any]) -> bool:
-    done = obj.get("done", False)
-    if not isinstance(done, bool):
-        raise _Malformed("'done' is not true or false")
-    return done
-
-
-def _chat_chunk(obj: Mapping[str, Any]) -> ChatChunk:
-    message = _object(obj, "message")
-    done = _done(obj)
-    return ChatChunk(
-        content=_str(message, "content"),
-        thinking=_str(message, "thinking"),
-        done=done,
-        done_reason=_str(obj, "done_reason") or None,
-        metrics=_metrics(obj) if done else None,
-    )
-
-
-def _generate_result(obj: Mapping[str, Any]) -> GenerateResult:
-    return GenerateResult(
-        response=_str(obj, "response"),
-        thinking=_str(obj, "thinking"),
-        done_reason=_str(obj, "done_reason") or None,
-        metrics=_metrics(obj) if _done(obj) else None,
-    )
-
-
-def _pull_progress(obj: Mapping[str, Any]) -> PullProgress:
-    return PullProgress(
-        status=_str(obj, "status", required=True),
-        digest=_str(obj, "digest") or None,
-        total=_optional_int(obj, "total"),
-        completed=_optional_int(obj, "completed"),
-    )
-
-
-def _message_payload(message: ChatMessage) -> dict[str, str]:
-    payload = {"role": message.role, "content": message.content}
-    if message.thinking:
-        payload["thinking"] = message.thinking
-    return payload

@@ -1,19 +1,14 @@
-"""The Ollama stand-in, moved here unchanged from tests/ollama_standin.py; importing from
-tests.ollama_standin keeps working.
+"""A faithful Ollama stand-in: a real HTTP/1.1 server on 127.0.0.1, run from its own thread, that
+speaks Ollama's wire protocol (streams, errors, pulls, disconnects) with scriptable replies.
+Standard library only; `python -m tests.ollama_standin --port 11434` serves a demo.
 """
 
 from __future__ import annotations
 
-from .server import (
-    BUSY_MESSAGE,
-    RUNNER_FAILURE,
-    UNKNOWN_MANIFEST,
-    Failure,
-    OllamaStandin,
-    RecordedRequest,
-    running_standin,
-    split_tokens,
-)
+from .failures import BUSY_MESSAGE, RUNNER_FAILURE, UNKNOWN_MANIFEST, Failure
+from .recording import RecordedRequest
+from .scripts import split_tokens
+from .server import OllamaStandin, running_standin
 
 __all__ = [
     "BUSY_MESSAGE",
