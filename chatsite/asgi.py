@@ -1,4 +1,5 @@
-"""ASGI entry: HTTP goes to Django; websockets pass the origin check, then auth, then routes."""
+"""ASGI entry: HTTP goes to Django; websockets pass the origin check (same scheme, host and port,
+see chatsite/origin.py), then auth, then routes."""
 
 from __future__ import annotations
 
@@ -12,15 +13,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chatsite.origin import SameOriginValidator  # noqa: E402
 from chatsite.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -11,8 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatsite.accounts.access import can_use_site
-from chatsite.accounts.models import User
+from chatsite.accounts.access import can_use_site, socket_may_stay
 from conversations import chat, frames
 from conversations.generation import (
     GenerationTiming,
@@ -35,6 +34,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     held_frames: list[dict[str, Any]]
     synced: tuple[str, int] | None = None
     sync_fallback: asyncio.Task[None] | None = None
+    revoked = False
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -61,6 +61,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.revoked:  # closed by us; frames may still come until the client has said goodbye
+            return
         data = _parse_frame(text_data)
         if data is None:
             await self.send(text_data=frames.refused([UNREADABLE]))
@@ -81,10 +83,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except chat.ChatRefused as refusal:
             await self.send(text_data=frames.refused(refusal.errors))
 
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if not self.revoked:  # nothing more reaches a socket whose access ended
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
     async def account_revoked(self, event: dict[str, Any]) -> None:
-        """An admin changed this account: close unless it may still use the site."""
-        user = await User.objects.filter(pk=self.user.pk).afirst()
-        if not await database_sync_to_async(can_use_site)(user):
+        """The account changed or signed out: close unless it and this session may still chat."""
+        if not await database_sync_to_async(socket_may_stay)(
+            self.user.pk,
+            self.scope["session"].session_key,
+            ended_session=event.get("ended_session"),
+        ):
+            self.revoked = True
             await self.close(code=CLOSE_FORBIDDEN)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
@@ -151,7 +163,19 @@ def _parse_frame(text_data: str | None) -> dict[str, Any] | None:
     data.pop("HEADERS", None)
     if not all(isinstance(value, str | int | float | bool) for value in data.values()):
         return None
+    # JSON can escape a lone surrogate ("\ud800"), which is no character and cannot be stored.
+    texts = [*data, *(value for value in data.values() if isinstance(value, str))]
+    if not all(_is_unicode(text) for text in texts):
+        return None
     return data
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _owned_conversation(user: Any, kwargs: dict[str, Any]) -> Conversation | None:

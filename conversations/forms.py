@@ -16,7 +16,9 @@ class ConversationSettingsForm(forms.Form):
         max_length=300,
         error_messages={"required": "Pick a model first."},
     )
-    system_prompt = forms.CharField(required=False, max_length=20_000, strip=False)
+    system_prompt = forms.CharField(
+        required=False, max_length=20_000, strip=False, label="System prompt"
+    )
     temperature = forms.FloatField(
         required=False, min_value=0.0, max_value=2.0, label="Temperature"
     )
@@ -70,9 +72,10 @@ def form_errors(form: forms.Form) -> list[str]:
     """Every error of a form as sentences a person can read, field label first."""
     errors = []
     for name, messages in form.errors.items():
+        # Only a label written for people leads; a field without one (label None) has messages
+        # that are whole sentences.
         field = form.fields.get(name)
-        prefix = (
-            "" if name in ("__all__", "message", "model") or field is None else f"{field.label}: "
-        )
+        label = field.label if field is not None and name not in ("message", "model") else None
+        prefix = f"{label}: " if label else ""
         errors.extend(f"{prefix}{message}" for message in messages)
     return errors

@@ -119,7 +119,7 @@ async def open_socket(path: str, session: str | None = None) -> SocketOutcome:
     """
     from chatsite.asgi import application
 
-    headers = [(b"origin", b"http://localhost")]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
     if session:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)

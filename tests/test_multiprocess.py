@@ -48,7 +48,7 @@ class Cluster:
     def socket(self, site: SiteProcess, path: str):  # -> websockets connect context
         return connect(
             f"ws://127.0.0.1:{site.port}{path}",
-            origin="http://127.0.0.1",
+            origin=f"http://127.0.0.1:{site.port}",
             additional_headers={"Cookie": f"sessionid={self.session}"},
             open_timeout=10,
         )

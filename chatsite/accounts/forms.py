@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import BaseUserCreationForm
 
-from chatsite.accounts.models import SiteSettings, User
+from chatsite.accounts.models import SiteSettings, User, UsernameTaken
 
 
-class SignUpForm(UserCreationForm):
-    """Username, password twice (Django's validators apply), optional display name."""
+class SignUpForm(BaseUserCreationForm):
+    """Username, password twice (Django's validators apply), optional display name.
 
-    class Meta:
+    It does not say whether the username is taken: answering that only to attempts that are
+    otherwise valid and within the per-address limit is the sign-up view's job (through
+    User.objects.sign_up), so the form cannot be used to list who has an account.
+    """
+
+    class Meta(BaseUserCreationForm.Meta):
         model = User
         fields = ("username", "display_name")
         labels = {"display_name": "Display name (optional)"}
         help_texts = {"display_name": "Shown instead of your username."}
+
+    def validate_unique(self) -> None:
+        """Left to sign_up (see the class docstring)."""
 
 
 class NewAccountForm(SignUpForm):
@@ -24,6 +32,13 @@ class NewAccountForm(SignUpForm):
     make_admin = forms.BooleanField(
         required=False, label="Make this account an admin", help_text="Admins manage users."
     )
+
+    def clean_username(self) -> str:
+        # Admins may know who has an account: say so at once.
+        username = self.cleaned_data["username"]
+        if User.objects.username_taken(username):
+            raise forms.ValidationError(str(UsernameTaken()), code="unique")
+        return username
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)

@@ -1,5 +1,5 @@
-"""The user account (approval, admin role, last seen), the site settings singleton, and the
-record of admins opening other people's conversations (admin review).
+"""The user account (approval, admin role, last seen), the site settings singleton, the record
+of admins opening other people's conversations (admin review), and recent sign-up attempts.
 
 Role changes that must keep at least one admin are manager methods under one transaction.
 """
@@ -13,9 +13,20 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.utils import timezone
 
+from chatsite.accounts.live import revoke_sockets_on_commit
+
 # "Last seen" is for humans reading the user list: a minute's precision is plenty and keeps
 # page views from writing a row each.
 LAST_SEEN_EVERY = timedelta(minutes=1)
+# SIGNUP_MAX_PER_HOUR counts attempts within this window.
+SIGNUP_WINDOW = timedelta(hours=1)
+
+
+class UsernameTaken(Exception):
+    """Someone has this username already, in any mix of upper and lower case."""
+
+    def __init__(self) -> None:
+        super().__init__("That username is taken. Pick another one.")
 
 
 class LastAdminError(Exception):
@@ -85,16 +96,22 @@ class AccountManager(UserManager["User"]):
             return True
         return SiteSettings.load().signup_mode != SiteSettings.SignupMode.CLOSED
 
+    def username_taken(self, username: str) -> bool:
+        return self.filter(username__iexact=username).exists()
+
     def sign_up(self, *, username: str, password: str, display_name: str = "") -> User | None:
         """Create an account as the sign-up mode says; None when sign-up is closed.
 
-        The first account on a fresh install is the admin, whatever the mode.
+        The first account on a fresh install is the admin, whatever the mode. Raises
+        UsernameTaken: the sign-up form leaves that verdict to here, after the rate limit.
         """
         with transaction.atomic():
             mode = SiteSettings.lock().signup_mode
             first = not self.exists()
             if mode == SiteSettings.SignupMode.CLOSED and not first:
                 return None
+            if self.username_taken(username):
+                raise UsernameTaken
             user = self.model(username=username, display_name=display_name)
             user.set_password(password)
             user.is_approved = first or mode == SiteSettings.SignupMode.OPEN
@@ -153,6 +170,33 @@ class User(AbstractUser):
 
     objects = AccountManager()
 
+    # The password hash as loaded, to notice a change of password however it is made (own page,
+    # an admin, Django's admin, the changepassword command). A stale value (refresh_from_db)
+    # costs at most a needless notice: sockets check again and stay.
+    _loaded_password: str | None = None
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> User:
+        user = super().from_db(db, field_names, values)
+        user._loaded_password = dict(zip(field_names, values, strict=True)).get("password")
+        return user
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        saves_password = update_fields is None or "password" in update_fields
+        password_changed = (
+            saves_password
+            and self._loaded_password is not None
+            and self.password != self._loaded_password
+        )
+        super().save(*args, **kwargs)
+        if saves_password:
+            self._loaded_password = self.password
+        if password_changed:
+            # Sessions signed in with the old password end (Django's session hash); so do
+            # the sockets they opened.
+            revoke_sockets_on_commit(self.pk)
+
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
@@ -188,6 +232,33 @@ class User(AbstractUser):
         self.last_seen = now
         await type(self).objects.filter(pk=self.pk).aupdate(last_seen=now)
         return True
+
+
+class SignupAttemptQuerySet(models.QuerySet["SignupAttempt"]):
+    def admit(self, address: str, limit: int) -> bool:
+        """Count one sign-up attempt from this address, unless it already had `limit` within the
+        window. Under the sign-up lock, so attempts arriving at several processes at once count
+        one after another."""
+        since = timezone.now() - SIGNUP_WINDOW
+        with transaction.atomic():
+            SiteSettings.lock()
+            self.filter(at__lt=since).delete()
+            if self.filter(address=address).count() >= limit:
+                return False
+            self.create(address=address)
+            return True
+
+
+class SignupAttempt(models.Model):
+    """A sign-up attempt that got an answer about its username, for the per-address limit."""
+
+    address = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = SignupAttemptQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Sign-up attempt from {self.address} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class AdminReviewRecordQuerySet(models.QuerySet["AdminReviewRecord"]):

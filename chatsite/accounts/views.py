@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -13,11 +15,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from chatsite.accounts.forms import SignUpForm
-from chatsite.accounts.models import AdminReviewRecord, SiteSettings, User
+from chatsite.accounts.models import (
+    AdminReviewRecord,
+    SignupAttempt,
+    SiteSettings,
+    User,
+    UsernameTaken,
+)
 from chatsite.accounts.requests import AccountRequest
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 MY_REVIEWS_SHOWN = 50
+TOO_MANY_SIGNUPS = "Too many sign-ups from your network in the last hour. Try again later."
 
 
 @require_http_methods(["GET", "POST"])
@@ -28,20 +37,34 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/signup_closed.html")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        return _sign_up(request, form)
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def _sign_up(request: HttpRequest, form: SignUpForm) -> HttpResponse:
+    """Whether a username is taken is said only to an otherwise valid attempt within the
+    per-address limit (SIGNUP_MAX_PER_HOUR), so names cannot be listed by trying them."""
+    address = get_client_ip_address(request) or "unknown"
+    if not SignupAttempt.objects.admit(address, settings.SIGNUP_MAX_PER_HOUR):
+        form.add_error(None, TOO_MANY_SIGNUPS)
+        return render(request, "accounts/signup.html", {"form": form}, status=429)
+    try:
         user = User.objects.sign_up(
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password1"],
             display_name=form.cleaned_data["display_name"],
         )
-        if user is None:  # an admin closed sign-up while the form was open
-            return render(request, "accounts/signup_closed.html")
-        login(request, user, backend=MODEL_BACKEND)
-        if user.is_site_admin:
-            messages.success(request, "Welcome! As the first account here, you are the admin.")
-        if not user.is_approved:
-            return redirect("accounts:awaiting_approval")
-        return redirect("conversations:index")
-    return render(request, "accounts/signup.html", {"form": form})
+    except UsernameTaken as taken:
+        form.add_error("username", str(taken))
+        return render(request, "accounts/signup.html", {"form": form})
+    if user is None:  # an admin closed sign-up while the form was open
+        return render(request, "accounts/signup_closed.html")
+    login(request, user, backend=MODEL_BACKEND)
+    if user.is_site_admin:
+        messages.success(request, "Welcome! As the first account here, you are the admin.")
+    if not user.is_approved:
+        return redirect("accounts:awaiting_approval")
+    return redirect("conversations:index")
 
 
 @never_cache

@@ -7,9 +7,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chatsite.accounts.access import is_site_admin
+from chatsite.accounts.access import is_site_admin, socket_may_stay
 from chatsite.accounts.live import user_group
-from chatsite.accounts.models import User
 from chatsite.library import frames
 from chatsite.library.pulls import reap_interrupted
 
@@ -41,9 +40,13 @@ class ModelsConsumer(AsyncWebsocketConsumer):
         """Actions are POSTs (CSRF-checked, working without a socket); the socket only listens."""
 
     async def account_revoked(self, event: dict[str, Any]) -> None:
-        """An admin changed this account: close unless it is still an admin."""
-        user = await User.objects.filter(pk=self.user_id).afirst()
-        if not await database_sync_to_async(is_site_admin)(user):
+        """The account changed or signed out: close unless this session still runs the site."""
+        if not await database_sync_to_async(socket_may_stay)(
+            self.user_id,
+            self.scope["session"].session_key,
+            admin=True,
+            ended_session=event.get("ended_session"),
+        ):
             await self.close(code=CLOSE_FORBIDDEN)
 
     async def library_frame(self, event: dict[str, Any]) -> None:

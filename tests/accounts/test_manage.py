@@ -220,6 +220,18 @@ def test_an_admin_creates_an_account_that_can_use_the_site_at_once(admin_client)
     assert newbie.is_approved and not newbie.is_staff and newbie.check_password(NEW_PASSWORD)
 
 
+def test_an_admin_creating_an_account_is_told_at_once_that_a_username_is_taken(admin_client, alice):
+    response = admin_client.post(
+        reverse("accounts:user_create"),
+        {"username": "ALICE", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"},
+    )
+
+    page = response.content.decode()
+    assert "That username is taken. Pick another one." in page
+    assert "The two password fields didn" in page
+    assert User.objects.count() == 2
+
+
 def test_an_admin_can_create_another_admin(admin_client):
     admin_client.post(
         reverse("accounts:user_create"),

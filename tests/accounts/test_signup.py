@@ -1,12 +1,16 @@
-"""Sign-up through the pages, in each sign-up mode, and the approval flow end to end."""
+"""Sign-up through the pages, in each sign-up mode, and the approval flow end to end; a taken
+username is told only to an otherwise valid attempt, and attempts are limited per address."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from chatsite.accounts.models import SiteSettings, User
+from chatsite.accounts.models import SignupAttempt, SiteSettings, User
 
 Mode = SiteSettings.SignupMode
 GOOD_PASSWORD = "a-long-unusual-passphrase-42"
@@ -112,7 +116,7 @@ def test_mismatched_passwords_and_taken_usernames_are_refused(client, alice):
     taken = sign_up(client, "ALICE")
 
     assert "The two password fields didn" in mismatch.content.decode()
-    assert "A user with that username already exists." in taken.content.decode()
+    assert "That username is taken. Pick another one." in taken.content.decode()
     assert list(User.objects.values_list("username", flat=True)) == ["alice"]
 
 
@@ -164,3 +168,89 @@ def test_a_member_changes_their_password_with_the_validators_applied(alice_clien
     assert strong["Location"] == reverse("password_change_done")
     alice.refresh_from_db()
     assert alice.check_password(GOOD_PASSWORD)
+
+
+INVALID_BESIDES_THE_USERNAME = [
+    {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD + "x"},
+    {"password1": "12345", "password2": "12345"},
+    {"password1": GOOD_PASSWORD},
+    {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD, "display_name": "x" * 200},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rest", INVALID_BESIDES_THE_USERNAME)
+def test_a_taken_username_gets_the_same_answer_as_a_free_one_while_the_form_is_invalid(
+    client, alice, rest
+):
+    taken = client.post(reverse("accounts:signup"), {"username": "alice", **rest})
+    free = client.post(reverse("accounts:signup"), {"username": "nobody-has-this", **rest})
+
+    assert taken.status_code == free.status_code == 200
+    assert taken.context["form"].errors == free.context["form"].errors
+    assert "taken" not in taken.content.decode()
+    assert not SignupAttempt.objects.exists()  # nothing was answered about the username
+
+
+@pytest.mark.django_db
+def test_sign_up_is_limited_per_address_taken_names_included(client, alice, settings):
+    settings.SIGNUP_MAX_PER_HOUR = 2
+    set_mode(Mode.APPROVAL)
+
+    first = sign_up(client, "ALICE")  # taken: counts, since it was answered
+    second = sign_up(Client(), "newcomer")
+    third = sign_up(Client(), "latecomer")
+    elsewhere = sign_up(Client(REMOTE_ADDR="198.51.100.7"), "latecomer")
+
+    assert "That username is taken" in first.content.decode()
+    assert second.status_code == 302
+    assert third.status_code == 429
+    assert "Too many sign-ups from your network" in third.content.decode()
+    assert elsewhere.status_code == 302
+    assert sorted(User.objects.values_list("username", flat=True)) == [
+        "alice",
+        "latecomer",
+        "newcomer",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_refused_attempt_says_neither_taken_nor_free(client, alice, settings):
+    settings.SIGNUP_MAX_PER_HOUR = 1
+    sign_up(Client(), "newcomer")
+
+    taken = sign_up(client, "alice")
+    free = sign_up(client, "nobody-has-this")
+
+    assert taken.status_code == free.status_code == 429
+    assert taken.context["form"].errors == free.context["form"].errors
+
+
+@pytest.mark.django_db
+def test_attempts_with_an_invalid_form_do_not_use_up_the_limit(client, settings):
+    settings.SIGNUP_MAX_PER_HOUR = 1
+    for _ in range(5):
+        sign_up(client, "newcomer", password="12345")
+
+    assert sign_up(client, "newcomer").status_code == 302
+
+
+@pytest.mark.django_db
+def test_attempts_older_than_an_hour_no_longer_count(client, admin_user, settings):
+    settings.SIGNUP_MAX_PER_HOUR = 1
+    sign_up(Client(), "first")
+    SignupAttempt.objects.update(at=timezone.now() - timedelta(hours=1, seconds=1))
+
+    assert sign_up(client, "second").status_code == 302
+    assert SignupAttempt.objects.count() == 1  # the old one is gone
+
+
+@pytest.mark.django_db
+def test_errors_on_the_sign_up_page_are_shown_once_and_never_as_none(client, settings):
+    settings.SIGNUP_MAX_PER_HOUR = 1
+    sign_up(Client(), "first")
+
+    page = sign_up(client, "second").content.decode()
+
+    assert page.count("Too many sign-ups from your network") == 1
+    assert "None" not in page

@@ -144,6 +144,10 @@ async def test_a_socket_opened_after_the_reply_finished_gets_its_final_state(oll
         ("[1, 2]", "could not be read"),
         (json.dumps({"action": "send", "message": {"nested": True}}), "could not be read"),
         (json.dumps({"action": "dance"}), "could not be read"),
+        # A lone surrogate, escaped as JSON allows: no character, so nothing can store it.
+        (r'{"action": "send", "message": "\ud800"}', "could not be read"),
+        (r'{"action": "send", "message": "Hi", "\udfff": "x"}', "could not be read"),
+        (send_frame(system_prompt="\ud800"), "could not be read"),
         (send_frame("   "), "Type a message first."),
         (send_frame(""), "Type a message first."),
         (send_frame("x" * 100_001), "the limit is 100,000"),
@@ -151,6 +155,7 @@ async def test_a_socket_opened_after_the_reply_finished_gets_its_final_state(oll
         (send_frame(temperature="7"), "Temperature"),
         (send_frame(num_ctx="lots"), "Context length"),
         (send_frame(model=""), "Pick a model first."),
+        (send_frame(system_prompt="x" * 20_001), "System prompt: Ensure this value"),
     ],
 )
 async def test_bad_input_gets_a_clear_error_keeps_the_socket_open_and_stores_nothing(
@@ -162,6 +167,7 @@ async def test_bad_input_gets_a_clear_error_keeps_the_socket_open_and_stores_not
     reply = await socket.receive_from()
     assert 'id="composer-errors"' in reply
     assert error in reply.replace("&#x27;", "'")
+    assert "None:" not in reply
     assert await messages_of(conversation) == []
 
     ollama.script_chat("Still here.")
