@@ -131,7 +131,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             self.sync_fallback = asyncio.create_task(self._sync_from_database(reply.pk))
             return
-        await self.send(text_data=frames.message_replaced(reply))
+        await self.send(text_data=await frames.message_replaced_off_loop(reply))
 
     async def _sync_from_database(self, reply_id: uuid.UUID) -> None:
         """No snapshot came: the generation ended between our read and the request."""
@@ -140,7 +140,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         reply = await Message.objects.for_user(self.user).filter(pk=reply_id).afirst()
         if reply is not None:
-            await self.send(text_data=frames.message_replaced(reply))
+            await self.send(text_data=await frames.message_replaced_off_loop(reply))
         await self._release_held_frames()
 
     async def _release_held_frames(self) -> None:

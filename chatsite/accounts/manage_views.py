@@ -22,6 +22,7 @@ from chatsite.accounts.forms import NewAccountForm, SiteSettingsForm
 from chatsite.accounts.live import revoke_sockets
 from chatsite.accounts.models import AdminReviewRecord, LastAdminError, SiteSettings, User
 from chatsite.accounts.requests import AccountRequest
+from conversations.fair_use import generating_now
 
 REVIEW_LOG_PER_PAGE = 100
 
@@ -32,6 +33,7 @@ def _row_or_list(
     """htmx gets the account's refreshed row with the notice in it; a plain post, the list."""
     if request.htmx:
         row = User.objects.with_conversation_count().get(pk=account.pk)
+        row.generating = generating_now([row.pk]).get(row.pk, 0)
         context = {
             "account": row,
             "notice": notice,
@@ -46,7 +48,10 @@ def _row_or_list(
 @admin_required
 @require_GET
 def users(request: AccountRequest) -> HttpResponse:
-    accounts = User.objects.with_conversation_count().order_by("is_approved", "date_joined")
+    accounts = list(User.objects.with_conversation_count().order_by("is_approved", "date_joined"))
+    generating = generating_now([account.pk for account in accounts])
+    for account in accounts:
+        account.generating = generating.get(account.pk, 0)
     context = {"accounts": accounts, "admin_review": SiteSettings.load().admin_review}
     return render(request, "accounts/users.html", context)
 

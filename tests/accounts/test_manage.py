@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, UUIDConverter
+from django.utils import timezone
 
 from chatsite.accounts.models import SiteSettings, User
-from tests.factories import make_conversation, make_user
+from conversations.models import Message
+from tests.factories import make_conversation, make_message, make_user
 
 NEW_PASSWORD = "a-long-unusual-passphrase-42"
 
@@ -262,3 +265,29 @@ def test_an_unknown_sign_up_mode_is_refused(admin_client):
 
     assert "Select a valid choice" in response.content.decode()
     assert SiteSettings.load().signup_mode == SiteSettings.SignupMode.APPROVAL
+
+
+def test_the_user_list_shows_who_is_generating_now(admin_client, alice, bob):
+    live = timezone.now() + timedelta(seconds=15)
+    for _ in range(2):
+        make_message(
+            make_conversation(alice),
+            role=Message.Role.ASSISTANT,
+            state=Message.State.STREAMING,
+            lease_expires_at=live,
+        )
+    lapsed = timezone.now() - timedelta(seconds=1)  # its process died: not generating
+    make_message(
+        make_conversation(bob),
+        role=Message.Role.ASSISTANT,
+        state=Message.State.STREAMING,
+        lease_expires_at=lapsed,
+    )
+
+    response = admin_client.get(reverse("accounts:users"))
+
+    rows = {a.username: a for a in response.context["accounts"]}
+    assert (rows["alice"].generating, rows["bob"].generating) == (2, 0)
+    page = response.content.decode()
+    assert "Generating now" in page
+    assert '<span class="badge warn">2 replies</span>' in page
