@@ -144,7 +144,7 @@ def history_page(user) -> str:
 
 
 def search_page(user, query: str) -> str:
-    from conversations.search import search
+    from conversations.search.query import search
 
     page = search(user, query)
     return f"{len(page.hits)} hits{', more' if page.has_next else ''}"

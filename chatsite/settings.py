@@ -230,6 +230,9 @@ OLLAMA_CONNECT_TIMEOUT = env_float("OLLAMA_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 OLLAMA_REQUEST_TIMEOUT = env_float("OLLAMA_REQUEST_TIMEOUT", 30.0, minimum=0.1)
 OLLAMA_LOAD_TIMEOUT = env_float("OLLAMA_LOAD_TIMEOUT", 600.0, minimum=0.1)
 OLLAMA_STREAM_TIMEOUT = env_float("OLLAMA_STREAM_TIMEOUT", 120.0, minimum=0.1)
+# How long the chat pages and sends reuse one list of the servers' models (0: ask every time,
+# still one request at a time).
+OLLAMA_MODELS_CACHE_SECONDS = env_float("OLLAMA_MODELS_CACHE_SECONDS", 5.0, minimum=0.0)
 
 # Chat limits.
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 100_000, minimum=1)

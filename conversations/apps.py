@@ -8,13 +8,13 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         from chatsite.library.signals import models_changed
-        from conversations.search_index import repair_after_migrate
+        from conversations.search.index import repair_after_migrate
 
         post_migrate.connect(repair_after_migrate, sender=self)
         models_changed.connect(_forget_catalog, dispatch_uid="conversations.forget_catalog")
 
 
 def _forget_catalog(**_: object) -> None:
-    from conversations.catalog import forget_catalog
+    from conversations.chat.catalog import forget_catalog
 
     forget_catalog()

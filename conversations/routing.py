@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from conversations.consumers import ChatConsumer
+from conversations.chat.consumers import ChatConsumer
 
 websocket_urlpatterns = [
     path("ws/chat/<uuid:conversation_id>/", ChatConsumer.as_asgi()),

@@ -1,10 +1,10 @@
-"""Chat pages."""
+"""The chat app's routes: chat pages here, the history, search and transfer pages included."""
 
 from __future__ import annotations
 
 from django.urls import include, path
 
-from conversations import views
+from conversations.chat import views
 
 app_name = "conversations"
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
         views.edit_message,
         name="edit_message",
     ),
-    path("", include("conversations.history_urls")),
-    path("", include("conversations.transfer_urls")),
+    path("", include("conversations.history.urls")),
+    path("", include("conversations.search.urls")),
+    path("", include("conversations.transfer.urls")),
 ]

@@ -12,7 +12,7 @@ from django.db import connections
 from django.test import Client
 
 from chatsite.accounts.models import User
-from conversations.catalog import forget_catalog
+from conversations.chat.catalog import forget_catalog
 from tests.factories import make_user
 from tests.ollama_standin import OllamaStandin, running_standin
 

@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chatsite.asgi import application
-from conversations.generation import conversation_group
+from conversations.chat.generation import conversation_group
 
 
 @database_sync_to_async

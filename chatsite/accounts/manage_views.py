@@ -22,7 +22,7 @@ from chatsite.accounts.forms import NewAccountForm, SiteSettingsForm
 from chatsite.accounts.live import revoke_sockets
 from chatsite.accounts.models import AdminReviewRecord, LastAdminError, SiteSettings, User
 from chatsite.accounts.requests import AccountRequest
-from conversations.fair_use import generating_now
+from conversations.chat.fair_use import generating_now
 
 REVIEW_LOG_PER_PAGE = 100
 

@@ -4,7 +4,7 @@ index after migrate if a later table rebuild on SQLite dropped its triggers."""
 
 from django.db import migrations
 
-from conversations import search_index
+from conversations.search import index as search_index
 
 
 class Migration(migrations.Migration):

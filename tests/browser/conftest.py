@@ -76,6 +76,8 @@ def daphne_server(
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_DEBUG": "false",
         "OLLAMA_HOST": browser_ollama.url,
+        # The stand-in is reset for every test: the site must not show the last test's models.
+        "OLLAMA_MODELS_CACHE_SECONDS": "0",
         # Browser tests sign in and out a lot from one address; keep the lockout out of the way.
         "LOGIN_FAILURE_LIMIT": "10000",
     }

@@ -10,7 +10,7 @@ from django.test import AsyncClient
 from django.urls import reverse
 
 from chatsite.library.signals import models_changed
-from conversations.catalog import load_catalog
+from conversations.chat.catalog import load_catalog
 from tests.factories import make_user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from conversations import chat
+from conversations.chat import actions as chat
 from conversations.models import Conversation, Message
 from tests.factories import make_user
 from tests.live import GroupListener, wait_until

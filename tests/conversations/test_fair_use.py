@@ -11,8 +11,8 @@ from django.test import AsyncClient
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations import chat
-from conversations.fair_use import generating_now
+from conversations.chat import actions as chat
+from conversations.chat.fair_use import generating_now
 from conversations.models import Conversation, Message, TurnStart
 from tests.factories import make_conversation, make_message, make_user
 from tests.live import open_socket, receive_until, wait_until

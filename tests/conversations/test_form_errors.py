@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django import forms
 
-from conversations.forms import EditForm, SendForm, form_errors
-from conversations.history_forms import BulkForm, HistoryFilterForm, RenameForm
+from conversations.chat.forms import EditForm, SendForm, form_errors
+from conversations.history.forms import BulkForm, HistoryFilterForm, RenameForm
 
 
 class Unlabelled(forms.Form):

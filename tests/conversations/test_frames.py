@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from conversations.frames import message_contexts, message_replaced_off_loop
+from conversations.chat.frames import message_contexts, message_replaced_off_loop
 from conversations.models import Message
 from tests.factories import make_conversation, make_message, make_user
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from chatsite.ollama import ChatMessage
-from conversations.generation import (
+from conversations.chat.generation import (
     Generation,
     GenerationTiming,
     ReplyJob,

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chatsite.accounts.models import AdminReviewRecord, SiteSettings
-from conversations.history import PER_PAGE
+from conversations.history.views import PER_PAGE
 from conversations.models import Conversation, Message
 from tests.factories import make_conversation, make_message
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conversations.importers import (
+from conversations.transfer.importers import (
     MAX_TOKENS,
     ImportRejected,
     ParsedFile,

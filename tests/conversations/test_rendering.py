@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils.safestring import SafeString
 
-from conversations.rendering import (
+from conversations.chat.rendering import (
     StreamingRenderer,
     StreamUpdate,
     render_markdown,

@@ -14,9 +14,9 @@ from channels.db import database_sync_to_async
 from django.db import connection, connections
 from django.urls import reverse
 
-from conversations import search_index
 from conversations.models import Message
-from conversations.search import PAGE_SIZE, Term, parse_query, search
+from conversations.search import index as search_index
+from conversations.search.query import PAGE_SIZE, Term, parse_query, search
 from tests.factories import make_conversation, make_message, make_user
 from tests.live import open_socket, receive_until
 

@@ -18,10 +18,10 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations import transfer
-from conversations.importers import ImportedConversation, ImportedMessage
 from conversations.models import Conversation, Message
-from conversations.search import search
+from conversations.search.query import search
+from conversations.transfer import store
+from conversations.transfer.importers import ImportedConversation, ImportedMessage
 from tests.factories import make_conversation, make_message, make_user
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -635,13 +635,13 @@ def test_another_users_write_is_answered_while_a_large_import_is_still_running(s
     first_batch_stored, bob_was_answered = threading.Event(), threading.Event()
     outcome = {}
 
-    def progress(saved: transfer.ImportSummary) -> None:
+    def progress(saved: store.ImportSummary) -> None:
         first_batch_stored.set()
         bob_was_answered.wait(timeout=30)  # the import holds here until Bob has his answer
 
     def run_import() -> None:
         try:
-            outcome["summary"] = transfer.save_imported(alice, imported, progress=progress)
+            outcome["summary"] = store.save_imported(alice, imported, progress=progress)
         finally:
             connections.close_all()
 
@@ -658,7 +658,7 @@ def test_another_users_write_is_answered_while_a_large_import_is_still_running(s
     assert response.status_code == 302
     assert import_was_running
     assert Conversation.objects.get(pk=bobs_chat.pk).pinned
-    assert outcome["summary"] == transfer.ImportSummary(conversations=4, messages=200)
+    assert outcome["summary"] == store.ImportSummary(conversations=4, messages=200)
     assert Message.objects.filter(conversation__owner=alice).count() == 200
 
 
@@ -677,7 +677,7 @@ def test_batches_hold_whole_conversations_within_the_message_and_character_budge
         imported_chat("d", "4"),
     ]
 
-    grouped = transfer.batches(chats, max_messages=4, max_chars=40)
+    grouped = store.batches(chats, max_messages=4, max_chars=40)
 
     assert [[c.title for c in batch] for batch in grouped] == [["a", "empty", "b"], ["c"], ["d"]]
 
@@ -685,7 +685,7 @@ def test_batches_hold_whole_conversations_within_the_message_and_character_budge
 def test_a_conversation_with_more_text_than_a_batch_holds_is_split_between_messages():
     chat = imported_chat("Essays", "x" * 30, "y" * 30, "z" * 30)
 
-    parts = transfer.in_parts(chat, max_messages=100, max_chars=60, now=timezone.now())
+    parts = store.in_parts(chat, max_messages=100, max_chars=60, now=timezone.now())
 
     assert [(p.title, [m.content[0] for m in p.messages]) for p in parts] == [
         ("Essays (part 1 of 2)", ["x", "y"]),
@@ -698,4 +698,4 @@ def test_a_conversation_with_more_text_than_a_batch_holds_is_split_between_messa
 def test_one_message_longer_than_a_batch_is_not_split():
     chat = imported_chat("One", "x" * 100)
 
-    assert transfer.in_parts(chat, max_messages=10, max_chars=60, now=timezone.now()) == [chat]
+    assert store.in_parts(chat, max_messages=10, max_chars=60, now=timezone.now()) == [chat]

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
+from conversations.chat.rendering import StreamUpdate, render_markdown, stable_boundary
+from conversations.chat.turn import StartedTurn
 from conversations.models import Message
-from conversations.rendering import StreamUpdate, render_markdown, stable_boundary
-
-if TYPE_CHECKING:
-    from conversations.chat import StartedTurn
 
 
 def message_context(message: Message) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import random
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from chatsite.ollama import (
     InstalledModel,
     OllamaClient,
@@ -59,18 +61,20 @@ class ModelCatalog:
         return self.servers[0].host
 
 
-# Pages and sends share one catalog a few seconds old at most, so a busy site asks each server for
-# its models about once per CATALOG_MAX_AGE, not once per page (8 calls with /api/show each).
-# Keyed by the servers, so a changed configuration is never served. A refresh is shared: callers
-# arriving while one is in flight wait for it instead of starting their own.
-CATALOG_MAX_AGE = 5.0
+# Pages and sends share one catalog a few seconds old at most (OLLAMA_MODELS_CACHE_SECONDS), so a
+# busy site asks each server for its models about that often, not once per page (8 calls with
+# /api/show each). Keyed by the servers, so a changed configuration is never served. A refresh is
+# shared: callers arriving while one is in flight wait for it instead of starting their own.
 _recent: dict[tuple[str, ...], tuple[float, ModelCatalog]] = {}
 _loading: dict[tuple[asyncio.AbstractEventLoop, tuple[str, ...]], asyncio.Task[ModelCatalog]] = {}
 
 
-async def load_catalog(max_age: float = CATALOG_MAX_AGE) -> ModelCatalog:
+async def load_catalog(max_age: float | None = None) -> ModelCatalog:
     """Every server's models, asked at once; a server that is down is reported and the others
-    still count. A catalog loaded `max_age` seconds ago or less is reused."""
+    still count. A catalog loaded `max_age` seconds ago or less (by default the configured
+    OLLAMA_MODELS_CACHE_SECONDS) is reused."""
+    if max_age is None:
+        max_age = settings.OLLAMA_MODELS_CACHE_SECONDS
     hosts = tuple(configured_hosts())
     loaded_at, catalog = _recent.get(hosts, (0.0, None))
     if catalog is not None and time.monotonic() - loaded_at <= max_age:

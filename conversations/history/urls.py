@@ -1,10 +1,11 @@
-"""History, manage and review pages (issue 5): included by conversations/urls.py."""
+"""History, manage and review pages: included by conversations/urls.py."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from conversations import history, review
+from conversations.history import review
+from conversations.history import views as history
 
 urlpatterns = [
     path("history/", history.history, name="history"),

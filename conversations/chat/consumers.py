@@ -12,8 +12,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatsite.accounts.access import can_use_site, socket_may_stay
-from conversations import chat, frames
-from conversations.generation import (
+from conversations.chat import actions as chat
+from conversations.chat import frames
+from conversations.chat.generation import (
     GenerationTiming,
     control_group,
     conversation_group,

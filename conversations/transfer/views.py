@@ -1,4 +1,4 @@
-"""Search, export and import pages; the work itself is in search.py, transfer.py, importers.py."""
+"""Export and import pages; the work itself is in export.py, store.py and importers.py."""
 
 from __future__ import annotations
 
@@ -16,28 +16,14 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
-from conversations import transfer
-from conversations.importers import ImportRejected, ParsedFile, read_upload
 from conversations.models import Conversation
-from conversations.search import search as search_conversations
-from conversations.transfer_forms import ImportForm, SearchForm, too_big_message
+from conversations.transfer import export as transfer
+from conversations.transfer import store
+from conversations.transfer.forms import ImportForm, too_big_message
+from conversations.transfer.importers import ImportRejected, ParsedFile, read_upload
 
 # Room for the multipart envelope around the file when checking the declared request size.
 MULTIPART_ALLOWANCE = 64 * 1024
-
-
-@login_required
-@require_GET
-async def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET)
-    form.is_valid()  # a bad page number falls back to the first page; the words are kept
-    query = form.cleaned_data.get("q") or ""
-    page = form.cleaned_data.get("page") or 1
-    results = await sync_to_async(search_conversations)(await request.auser(), query, page)
-    # A history restore asks for the whole page even though htmx sends it.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "partials/search_results" if partial else "search"
-    return render(request, f"conversations/{template}.html", {"query": query, "results": results})
 
 
 @login_required
@@ -92,16 +78,16 @@ def import_conversations(request: HttpRequest) -> HttpResponse:
             max_bytes=limit,
             max_message_chars=settings.CHAT_MAX_MESSAGE_CHARS,
         )
-        summary = transfer.save_imported(request.user, parsed.conversations)
+        summary = store.save_imported(request.user, parsed.conversations)
     except ImportRejected as rejection:
         return _import_page(request, form, f"{rejection} Nothing was imported.")
-    except transfer.ImportInterrupted as interruption:
+    except store.ImportInterrupted as interruption:
         return _import_page(request, form, interrupted_message(interruption))
     messages.success(request, imported_message(summary, parsed))
     return redirect("conversations:import")
 
 
-def imported_message(summary: transfer.ImportSummary, parsed: ParsedFile) -> str:
+def imported_message(summary: store.ImportSummary, parsed: ParsedFile) -> str:
     sentences = [
         f"Imported {_count(summary.conversations, 'conversation')} with "
         f"{_count(summary.messages, 'message')} from a {parsed.format} export."
@@ -121,7 +107,7 @@ def imported_message(summary: transfer.ImportSummary, parsed: ParsedFile) -> str
     return " ".join(sentences)
 
 
-def interrupted_message(interruption: transfer.ImportInterrupted) -> str:
+def interrupted_message(interruption: store.ImportInterrupted) -> str:
     saved, error = interruption.saved, interruption.error
     if not saved.conversations:
         return f"The database refused the data ({error}). Nothing was imported."

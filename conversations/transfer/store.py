@@ -1,37 +1,24 @@
-"""Export a user's conversations (Markdown, chatsite JSON) and save imported ones.
-
-The JSON format is versioned ({"format": "chatsite", "version": 1, "conversations": [...]}) and
-carries every field needed to import a conversation back unchanged except its ids, which are
-always new: an import never touches existing rows and belongs to the importing user only.
-"""
+"""Save imported conversations: whole conversations in short transactions, so an import of any
+size never holds the database's write lock for long and never stores half a conversation."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django.utils.text import Truncator, slugify
+from django.utils.text import Truncator
 
-from conversations.importers import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    TITLE_LENGTH,
-    ImportedConversation,
-    ImportedMessage,
-)
 from conversations.models import Conversation, Message
+from conversations.transfer.export import CONVERSATION_FIELDS, MESSAGE_FIELDS
+from conversations.transfer.importers import TITLE_LENGTH, ImportedConversation, ImportedMessage
 
-EXPORT_BATCH = 200  # conversations read per query while streaming an export of everything
 # An import transaction writes at most CHAT_IMPORT_BATCH_MESSAGES messages and about this many
 # characters of text: indexing text for search costs SQLite about 0.1 s per MB, so a batch holds
 # the write lock for well under a second however long its messages are.
@@ -39,104 +26,6 @@ BATCH_CHARS = 5_000_000
 # SQLite retries a writer waiting for the lock at most 100 ms apart; an import that pauses that
 # long between its batches lets every waiting writer in instead of taking the lock straight back.
 LOCK_PAUSE = 0.1
-MESSAGE_FIELDS = (
-    "role", "content", "thinking", "state", "error", "model", "options", "prompt_eval_count",
-    "eval_count", "eval_duration_ns", "total_duration_ns", "created_at", "finished_at",
-)  # fmt: skip
-CONVERSATION_FIELDS = (
-    "title", "model", "system_prompt", "options", "think", "pinned", "archived", "created_at",
-    "updated_at",
-)  # fmt: skip
-
-
-def batched(items: Iterable[Any], size: int) -> Iterable[tuple[Any, ...]]:
-    """itertools.batched, which arrives in Python 3.12."""
-    iterator = iter(items)
-    while batch := tuple(islice(iterator, size)):
-        yield batch
-
-
-def _value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def conversation_record(conversation: Conversation, messages: Iterable[Message]) -> dict:
-    """One conversation as it appears in chatsite's JSON export."""
-    return {
-        "id": str(conversation.pk),
-        **{name: _value(getattr(conversation, name)) for name in CONVERSATION_FIELDS},
-        "messages": [
-            {"id": str(m.pk), **{name: _value(getattr(m, name)) for name in MESSAGE_FIELDS}}
-            for m in messages
-        ],
-    }
-
-
-def document_head() -> dict[str, Any]:
-    return {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "exported_at": timezone.now().isoformat(),
-    }
-
-
-async def single_export(conversation: Conversation) -> str:
-    """One conversation as a complete chatsite JSON document (written in a worker thread: a
-    long conversation takes a while to serialise, and the event loop serves everyone)."""
-    messages = [m async for m in _thread(Message.objects.filter(conversation=conversation))]
-    return await sync_to_async(_single_document, thread_sensitive=False)(conversation, messages)
-
-
-def _single_document(conversation: Conversation, messages: list[Message]) -> str:
-    document = {**document_head(), "conversations": [conversation_record(conversation, messages)]}
-    return json.dumps(document, ensure_ascii=False, indent=1)
-
-
-async def export_all(user: Any) -> AsyncIterator[str]:
-    """Every conversation of the user as one JSON document, a batch of conversations at a time,
-    so a large account streams out without being held in memory."""
-    head = json.dumps(document_head(), ensure_ascii=False)
-    yield head[:-1] + ', "conversations": [\n'
-    owned = Conversation.objects.for_user(user).order_by("created_at", "id")
-    ids = [pk async for pk in owned.values_list("pk", flat=True)]
-    separator = ""
-    for batch in batched(ids, EXPORT_BATCH):
-        threads: dict[Any, list[Message]] = {pk: [] for pk in batch}
-        messages = Message.objects.for_user(user).filter(conversation_id__in=batch)
-        async for message in _thread(messages):
-            threads[message.conversation_id].append(message)
-        conversations = [c async for c in owned.filter(pk__in=batch)]
-        records = await sync_to_async(_records, thread_sensitive=False)(conversations, threads)
-        yield separator + records
-        separator = ",\n"
-    yield "\n]}\n"
-
-
-def _records(conversations: list[Conversation], threads: dict[Any, list[Message]]) -> str:
-    return ",\n".join(
-        json.dumps(conversation_record(c, threads[c.pk]), ensure_ascii=False) for c in conversations
-    )
-
-
-def _thread(messages: Any) -> Any:
-    return messages.order_by("conversation_id", "created_at", "-role", "id")
-
-
-async def markdown_context(conversation: Conversation) -> dict[str, Any]:
-    messages = [m async for m in _thread(Message.objects.filter(conversation=conversation))]
-    return {
-        "conversation": conversation,
-        "messages": [{"message": m, "thinking_quoted": _quoted(m.thinking)} for m in messages],
-    }
-
-
-def _quoted(text: str) -> str:
-    return "\n".join(f"> {line}".rstrip() for line in text.strip().splitlines())
-
-
-def export_filename(conversation: Conversation, extension: str) -> str:
-    slug = slugify(conversation.title)[:60].strip("-") or "conversation"
-    return f"{slug}-{conversation.pk.hex[:8]}.{extension}"
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from django.utils import timezone
 from chatsite.accounts.live import user_group
 from chatsite.jobs import LeasedJob, released_lease
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
-from conversations import frames
+from conversations.chat import frames
+from conversations.chat.rendering import StreamingRenderer
 from conversations.models import Conversation, Message
-from conversations.rendering import StreamingRenderer
 
 logger = logging.getLogger(__name__)
 

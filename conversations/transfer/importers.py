@@ -2,7 +2,7 @@
 chats" JSON and ChatGPT's conversations.json (alone or in its data-export zip).
 
 Nothing here touches the database: a file is read completely, or rejected with a message naming
-the chat and the field, before transfer.save_imported() writes anything. Files are untrusted:
+the chat and the field, before store.save_imported() writes anything. Files are untrusted:
 every step takes time linear in the file's size, a foreign field of the wrong type or out of
 range is ignored (a bad value in chatsite's own format is refused in a sentence), and what comes
 out fits the database and the page (texts cut at the message limit, no NUL, no lone surrogate).
@@ -26,7 +26,7 @@ from django import forms as django_forms
 from django.utils.dateparse import parse_datetime
 from django.utils.text import Truncator
 
-from conversations.forms import OPTION_FIELDS, ConversationSettingsForm
+from conversations.chat.forms import OPTION_FIELDS, ConversationSettingsForm
 from conversations.models import Message
 
 FORMAT_NAME = "chatsite"

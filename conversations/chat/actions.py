@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -20,17 +19,18 @@ from django.utils.text import Truncator
 
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
-from conversations import frames
-from conversations.catalog import ModelCatalog, load_catalog
-from conversations.fair_use import claim_turn
-from conversations.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
-from conversations.generation import (
+from conversations.chat import frames
+from conversations.chat.catalog import ModelCatalog, load_catalog
+from conversations.chat.fair_use import claim_turn
+from conversations.chat.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
+from conversations.chat.generation import (
     Generation,
     GenerationTiming,
     ReplyJob,
     control_group,
     conversation_group,
 )
+from conversations.chat.turn import StartedTurn, TurnSettings
 from conversations.models import Conversation, Message
 
 SETTINGS_KEYS = ("system_prompt", "temperature", "top_p", "num_ctx", "num_predict", "seed", "think")
@@ -47,26 +47,6 @@ class ChatRefused(Exception):
     def __init__(self, *errors: str) -> None:
         super().__init__(" ".join(errors))
         self.errors = list(errors)
-
-
-@dataclass(frozen=True)
-class StartedTurn:
-    conversation: Conversation
-    user_message: Message | None
-    reply: Message
-    user_message_is_new: bool = True
-    removed_ids: tuple[uuid.UUID, ...] = ()
-    earlier: tuple[Message, ...] = ()
-
-
-@dataclass(frozen=True)
-class TurnSettings:
-    model: str
-    system_prompt: str
-    options: dict[str, Any]
-    think: bool
-    model_thinks: bool
-    host: str
 
 
 async def send_message(

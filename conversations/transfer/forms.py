@@ -8,11 +8,6 @@ from django import forms
 from django.template.defaultfilters import filesizeformat
 
 
-class SearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=1000)
-    page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
-
-
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="Export file",

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from chatsite.accounts.requests import AccountRequest
-from conversations.forms import form_errors
-from conversations.generation import announce_title
-from conversations.history_forms import BulkForm, HistoryFilterForm, RenameForm
+from conversations.chat.forms import form_errors
+from conversations.chat.generation import announce_title
+from conversations.history.forms import BulkForm, HistoryFilterForm, RenameForm
 from conversations.models import Conversation, ConversationQuerySet
 
 PER_PAGE = 50

@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
-from conversations import chat
-from conversations.catalog import ModelCatalog, load_catalog
-from conversations.frames import message_contexts
+from conversations.chat import actions as chat
+from conversations.chat.catalog import ModelCatalog, load_catalog
+from conversations.chat.frames import message_contexts
 from conversations.models import Conversation, Message
 
 # The sidebar: pinned first, archived hidden (they stay on the history page).

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from chatsite.accounts.decorators import admin_required
 from chatsite.accounts.models import AdminReviewRecord, User
 from chatsite.accounts.requests import AccountRequest
-from conversations.frames import message_context
+from conversations.chat.frames import message_context
 from conversations.models import Conversation, Message, MessageQuerySet, admin_review_allowed
 
 ADMIN_LIST_PER_PAGE = 50

@@ -1,0 +1,2 @@
+"""Coming back to conversations: the history list, managing them (rename, pin, archive, delete),
+and the read-only review."""

@@ -1,0 +1,1 @@
+"""Full-text search over a user's conversations (SQLite FTS5 or PostgreSQL) and its index."""

@@ -1,0 +1,2 @@
+"""Conversations in and out: export (Markdown, JSON, everything) and import (chatsite, Open WebUI,
+ChatGPT)."""
