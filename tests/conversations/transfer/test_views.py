@@ -1,32 +1,21 @@
-"""Export (Markdown, JSON, everything) and import (chatsite, Open WebUI, ChatGPT): round trips,
-the branch that was shown, and bad files refused with nothing changed."""
+"""The import and export pages through the test client: round trips, the branch that was shown
+in Open WebUI and ChatGPT exports, bad and hostile files refused with nothing changed."""
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 import zipfile
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, connections
-from django.test import AsyncClient, Client
+from asgiref.sync import async_to_sync
 from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from conversations.search.query import search
-from conversations.transfer import store
-from conversations.transfer.importers import ImportedConversation, ImportedMessage
-from tests.factories import make_conversation, make_message, make_user
-
-FIXTURES = Path(__file__).parent / "fixtures"
-IMPORT = reverse("conversations:import")
-T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+from tests.conversations.transfer.files import FIXTURES, IMPORT, upload
 
 
 def streamed(response) -> bytes:
@@ -40,10 +29,6 @@ def streamed(response) -> bytes:
 
 def export_everything(client) -> bytes:
     return streamed(client.get(reverse("conversations:export_all")))
-
-
-def upload(client, content: bytes, name: str = "export.json"):
-    return client.post(IMPORT, {"file": SimpleUploadedFile(name, content)})
 
 
 def stored(user) -> list[dict]:
@@ -63,47 +48,6 @@ def stored(user) -> list[dict]:
 
 def everything() -> list:
     return [list(Conversation.objects.values()), list(Message.objects.values())]
-
-
-@pytest.fixture
-def alices_history(alice):
-    """Two conversations using every field the export carries."""
-    first = make_conversation(
-        alice,
-        title="Rome itinerary",
-        system_prompt="Be brief.",
-        options={"temperature": 0.4, "num_ctx": 8192},
-        think=False,
-        pinned=True,
-    )
-    make_message(first, content="Three days in Rome?")
-    make_message(
-        first,
-        role=Message.Role.ASSISTANT,
-        content="Day 1: **Colosseum**.",
-        thinking="They want a short plan.",
-        model="llama3.2:latest",
-        options={"temperature": 0.4},
-        prompt_eval_count=12,
-        eval_count=40,
-        eval_duration_ns=800_000_000,
-        total_duration_ns=1_000_000_000,
-        finished_at=T0,
-    )
-    second = make_conversation(alice, title="Broken reply", archived=True)
-    make_message(second, content="Hello?")
-    make_message(
-        second,
-        role=Message.Role.ASSISTANT,
-        content="Partial",
-        state=Message.State.INTERRUPTED,
-        error="Ollama went away",
-    )
-    # Times as they are after a while, not all "now" (created_at ignores values given on save).
-    Conversation.objects.filter(pk=first.pk).update(created_at=T0, updated_at=T0)
-    for minutes, message in enumerate(Message.objects.filter(conversation=first)):
-        Message.objects.filter(pk=message.pk).update(created_at=T0 + timedelta(minutes=minutes))
-    return [first, second]
 
 
 def test_exporting_everything_then_importing_gives_the_same_conversations(
@@ -140,52 +84,6 @@ def test_the_import_reports_what_it_imported(alice, alice_client, alices_history
     page = alice_client.get(upload(alice_client, exported)["Location"]).content.decode()
 
     assert "Imported 2 conversations with 4 messages from a chatsite export." in page
-
-
-def test_markdown_export_is_a_readable_attachment(alice, alice_client, alices_history):
-    response = alice_client.get(
-        reverse("conversations:export_markdown", args=[alices_history[0].id])
-    )
-
-    text = response.content.decode()
-    assert response["Content-Type"] == "text/markdown; charset=utf-8"
-    assert response["Content-Disposition"] == (
-        f'attachment; filename="rome-itinerary-{alices_history[0].id.hex[:8]}.md"'
-    )
-    assert text.startswith("# Rome itinerary\n")
-    assert "## You · 2025-03-01 09:30\n\nThree days in Rome?" in text
-    assert "> They want a short plan." in text
-    assert "Day 1: **Colosseum**." in text
-    assert "&lt;" not in text
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_export_of_everything_streams_only_the_users_own_conversations():
-    alice, bob = await make_user_async("alice"), await make_user_async("bob")
-    await make_chat_async(alice, "Alice's chat")
-    await make_chat_async(bob, "Bob's chat")
-    client = AsyncClient()
-    await client.aforce_login(alice)
-
-    response = await client.get(reverse("conversations:export_all"))
-    body = b"".join([chunk async for chunk in response.streaming_content])
-    await sync_to_async(connections.close_all)()  # the executor thread's, so teardown can drop
-
-    document = json.loads(body)
-    assert response["Content-Disposition"].startswith('attachment; filename="chatsite-')
-    assert [c["title"] for c in document["conversations"]] == ["Alice's chat"]
-    assert document["conversations"][0]["messages"][0]["content"] == "Hello"
-
-
-async def make_user_async(name):
-    return await sync_to_async(make_user)(name)
-
-
-async def make_chat_async(owner, title):
-    def make():
-        make_message(make_conversation(owner, title=title))
-
-    await sync_to_async(make)()
 
 
 def test_bobs_import_of_alices_export_makes_new_conversations_for_bob_only(
@@ -540,162 +438,3 @@ def test_nul_characters_and_lone_surrogates_are_stored_as_text(alice, alice_clie
     assert response.status_code == 302
     message = Message.objects.for_user(alice).get(content__startswith="nul")
     assert (message.content, message.thinking) == ("nulhere \ufffd alone", "\ufffd")
-
-
-def long_chatsite_file(*lengths: int, boom_in: int | None = None) -> bytes:
-    """Conversations with the given numbers of messages; "boom" is one message's text in
-    conversation number `boom_in` (counted from 1)."""
-    conversations = []
-    for number, length in enumerate(lengths, start=1):
-        texts = [f"Message {k} of {number}" for k in range(length)]
-        if number == boom_in:
-            texts[-1] = "boom"
-        messages = [
-            {"role": ["user", "assistant"][k % 2], "content": text} for k, text in enumerate(texts)
-        ]
-        conversations.append({"title": f"Conversation {number}", "messages": messages})
-    return json.dumps({"format": "chatsite", "version": 1, "conversations": conversations}).encode()
-
-
-def test_a_conversation_longer_than_a_batch_is_imported_in_whole_parts(
-    alice, alice_client, settings
-):
-    settings.CHAT_IMPORT_BATCH_MESSAGES = 3
-
-    response = upload(alice_client, long_chatsite_file(2, 7))
-
-    page = alice_client.get(response["Location"]).content.decode()
-    assert "Imported 4 conversations with 9 messages from a chatsite export." in page
-    assert "1 very long conversation was imported in parts" in page
-    parts = Conversation.objects.for_user(alice).exclude(title="Conversation 1")
-    assert sorted((c.title, c.messages.count()) for c in parts) == [
-        ("Conversation 2 (part 1 of 3)", 3),
-        ("Conversation 2 (part 2 of 3)", 3),
-        ("Conversation 2 (part 3 of 3)", 1),
-    ]
-    texts = Message.objects.filter(conversation__in=parts).order_by("created_at")
-    assert [m.content for m in texts] == [f"Message {k} of 2" for k in range(7)]
-
-
-# Refuse every message whose text is "boom", as a database constraint would.
-REFUSE_BOOM = {
-    "sqlite": [
-        "CREATE TRIGGER test_refuse_boom BEFORE INSERT ON conversations_message "
-        "WHEN NEW.content = 'boom' BEGIN SELECT RAISE(ABORT, 'the test refuses this row'); END"
-    ],
-    "postgresql": [
-        "CREATE FUNCTION test_refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF NEW.content = 'boom' THEN RAISE EXCEPTION 'the test refuses this row'; END IF; "
-        "RETURN NEW; END $$",
-        "CREATE TRIGGER test_refuse_boom BEFORE INSERT ON conversations_message "
-        "FOR EACH ROW EXECUTE FUNCTION test_refuse_boom()",
-    ],
-}
-
-
-def test_when_a_later_batch_fails_the_earlier_conversations_stay_whole_and_are_counted(
-    alice, alice_client, settings
-):
-    # The test's own transaction rolls the trigger back afterwards.
-    with connection.cursor() as cursor:
-        for statement in REFUSE_BOOM[connection.vendor]:
-            cursor.execute(statement)
-    settings.CHAT_IMPORT_BATCH_MESSAGES = 4
-
-    response = upload(alice_client, long_chatsite_file(2, 2, 3, 2, boom_in=3))
-
-    page = response.content.decode()
-    assert response.status_code == 400
-    assert "Imported 2 conversations whole, with 4 messages; then the database refused" in page
-    assert "the test refuses this row" in page
-    assert "so the other 2 conversations of the file were not imported." in page
-    stored = Conversation.objects.for_user(alice).order_by("title")
-    assert [(c.title, c.messages.count()) for c in stored] == [
-        ("Conversation 1", 2),
-        ("Conversation 2", 2),
-    ]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_another_users_write_is_answered_while_a_large_import_is_still_running(settings):
-    """An import used to hold SQLite's write lock for all of its 66 s: another user's pin
-    failed with "database is locked". Now the lock is free after each batch."""
-    settings.CHAT_IMPORT_BATCH_MESSAGES = 50
-    alice, bob = make_user("alice"), make_user("bob")
-    bobs_chat = make_conversation(bob, title="Bob's")
-    bob_client = Client()
-    bob_client.force_login(bob)
-    imported = [
-        ImportedConversation(
-            title=f"Imported {n}",
-            messages=[ImportedMessage(role="user", content=f"Text {k}") for k in range(50)],
-        )
-        for n in range(4)
-    ]
-    first_batch_stored, bob_was_answered = threading.Event(), threading.Event()
-    outcome = {}
-
-    def progress(saved: store.ImportSummary) -> None:
-        first_batch_stored.set()
-        bob_was_answered.wait(timeout=30)  # the import holds here until Bob has his answer
-
-    def run_import() -> None:
-        try:
-            outcome["summary"] = store.save_imported(alice, imported, progress=progress)
-        finally:
-            connections.close_all()
-
-    importer = threading.Thread(target=run_import)
-    importer.start()
-    try:
-        assert first_batch_stored.wait(timeout=30)
-        response = bob_client.post(reverse("conversations:pin", args=[bobs_chat.id]))
-        import_was_running = importer.is_alive() and "summary" not in outcome
-    finally:
-        bob_was_answered.set()
-        importer.join(timeout=50)
-
-    assert response.status_code == 302
-    assert import_was_running
-    assert Conversation.objects.get(pk=bobs_chat.pk).pinned
-    assert outcome["summary"] == store.ImportSummary(conversations=4, messages=200)
-    assert Message.objects.filter(conversation__owner=alice).count() == 200
-
-
-def imported_chat(title: str, *texts: str) -> ImportedConversation:
-    return ImportedConversation(
-        title=title, messages=[ImportedMessage(role="user", content=t) for t in texts]
-    )
-
-
-def test_batches_hold_whole_conversations_within_the_message_and_character_budgets():
-    chats = [
-        imported_chat("a", "1", "2"),
-        imported_chat("empty"),
-        imported_chat("b", "3"),
-        imported_chat("c", "x" * 50),
-        imported_chat("d", "4"),
-    ]
-
-    grouped = store.batches(chats, max_messages=4, max_chars=40)
-
-    assert [[c.title for c in batch] for batch in grouped] == [["a", "empty", "b"], ["c"], ["d"]]
-
-
-def test_a_conversation_with_more_text_than_a_batch_holds_is_split_between_messages():
-    chat = imported_chat("Essays", "x" * 30, "y" * 30, "z" * 30)
-
-    parts = store.in_parts(chat, max_messages=100, max_chars=60, now=timezone.now())
-
-    assert [(p.title, [m.content[0] for m in p.messages]) for p in parts] == [
-        ("Essays (part 1 of 2)", ["x", "y"]),
-        ("Essays (part 2 of 2)", ["z"]),
-    ]
-    times = [m.created_at for p in parts for m in p.messages]
-    assert times == sorted(times) and len(set(times)) == 3
-
-
-def test_one_message_longer_than_a_batch_is_not_split():
-    chat = imported_chat("One", "x" * 100)
-
-    assert store.in_parts(chat, max_messages=10, max_chars=60, now=timezone.now()) == [chat]

@@ -1,0 +1,82 @@
+"""chatsite's own JSON format, read strictly: a value of the wrong type or out of range refuses
+the file in a sentence naming the chat, the message and the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conversations.models import Message
+from conversations.transfer.importers.records import (
+    FORMAT_VERSION,
+    MAX_NANOSECONDS,
+    MAX_TOKENS,
+    MODEL_LENGTH,
+    ROLES,
+    STATES,
+    TITLE_LENGTH,
+    Fields,
+    ImportedConversation,
+    ImportedMessage,
+    ImportRejected,
+    chat_label,
+    shown,
+    valid_options,
+)
+
+
+def read_chatsite(document: dict[str, Any]) -> list[ImportedConversation]:
+    top = Fields(document, "The file")
+    version = document.get("version")
+    if version != FORMAT_VERSION:
+        raise ImportRejected(
+            f"The file is chatsite export version {shown(version)}; this site reads "
+            f"version {FORMAT_VERSION}."
+        )
+    conversations = []
+    for number, raw in enumerate(top.items("conversations"), start=1):
+        label = chat_label(number, raw.get("title") if isinstance(raw, dict) else None)
+        conversations.append(_chatsite_conversation(Fields(raw, label)))
+    return conversations
+
+
+def _chatsite_conversation(f: Fields) -> ImportedConversation:
+    messages = [
+        _chatsite_message(Fields(raw, f"{f.where}, message {number}"))
+        for number, raw in enumerate(f.items("messages"), start=1)
+    ]
+    return ImportedConversation(
+        title=f.text("title", max_length=TITLE_LENGTH),
+        messages=messages,
+        model=f.text("model", max_length=MODEL_LENGTH),
+        system_prompt=f.text("system_prompt"),
+        options=valid_options(f.obj("options"), f.where),
+        think=f.boolean("think", True),
+        pinned=f.boolean("pinned", False),
+        archived=f.boolean("archived", False),
+        created_at=f.moment("created_at"),
+        updated_at=f.moment("updated_at"),
+    )
+
+
+def _chatsite_message(f: Fields) -> ImportedMessage:
+    state = f.choice("state", STATES, default=Message.State.COMPLETE)
+    error = f.text("error")
+    if state == Message.State.STREAMING:
+        # No process is writing this reply any more: keep what was exported, as a lost reply.
+        state, error = Message.State.INTERRUPTED, error or "This reply was exported unfinished."
+    return ImportedMessage(
+        role=f.choice("role", ROLES),
+        content=f.text("content", required=True),
+        thinking=f.text("thinking"),
+        state=state,
+        error=error,
+        model=f.text("model", max_length=MODEL_LENGTH),
+        # What the reply was generated with: the options chatsite sends, nothing else.
+        options=valid_options(f.obj("options"), None),
+        prompt_eval_count=f.count("prompt_eval_count", MAX_TOKENS),
+        eval_count=f.count("eval_count", MAX_TOKENS),
+        eval_duration_ns=f.count("eval_duration_ns", MAX_NANOSECONDS),
+        total_duration_ns=f.count("total_duration_ns", MAX_NANOSECONDS),
+        created_at=f.moment("created_at"),
+        finished_at=f.moment("finished_at"),
+    )
