@@ -1,4 +1,5 @@
-"""conversations.chat driven directly: send, regenerate, edit and resend, stop — no socket."""
+"""conversations.chat.actions driven directly, with no socket: send, regenerate, edit and
+resend, stop."""
 
 from __future__ import annotations
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
-from django.utils import timezone
 
 from chatsite.ollama import ChatMessage
 from conversations.chat.generation import (
@@ -20,7 +18,7 @@ from conversations.chat.generation import (
     control_group,
     user_group,
 )
-from conversations.models import LOST_REPLY_ERROR, Conversation, Message
+from conversations.models import Conversation, Message
 from tests.factories import make_conversation, make_message, make_user
 from tests.live import GroupListener
 from tests.ollama_standin import Failure
@@ -278,32 +276,3 @@ def test_titles_are_cleaned_to_one_short_line():
     assert clean_title("Title: Rayleigh") == "Rayleigh"
     assert clean_title("   ") == ""
     assert len(clean_title("word " * 100)) <= 80
-
-
-@pytest.mark.django_db
-def test_expired_leases_are_reaped_and_live_ones_left_alone():
-    conversation = make_conversation(make_user("alice"))
-    now = timezone.now()
-    dead = make_message(
-        conversation,
-        role=Message.Role.ASSISTANT,
-        state=Message.State.STREAMING,
-        content="half a rep",
-        lease_owner="gone:1",
-        lease_expires_at=now - timedelta(seconds=1),
-    )
-    alive = make_message(
-        conversation,
-        role=Message.Role.ASSISTANT,
-        state=Message.State.STREAMING,
-        lease_owner="other-process:2",
-        lease_expires_at=now + timedelta(seconds=30),
-    )
-
-    assert Message.objects.reap_expired() == 1
-    dead.refresh_from_db()
-    alive.refresh_from_db()
-    assert dead.state == Message.State.INTERRUPTED
-    assert dead.error == LOST_REPLY_ERROR
-    assert dead.content == "half a rep"
-    assert alive.state == Message.State.STREAMING

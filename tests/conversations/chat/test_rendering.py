@@ -1,4 +1,4 @@
-"""Tests for conversations.rendering: safe HTML from Markdown, block boundaries, streaming."""
+"""conversations.chat.rendering: safe HTML from Markdown, block boundaries, streaming."""
 
 from __future__ import annotations
 
