@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from channels.db import aclose_old_connections
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels.layers import BaseChannelLayer
 from django.db.models import Q
 from django.utils import timezone
+
+from chatsite.channel_layer import default_layer
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class LeasedJob:
 
     def __init__(self, control_group: str, layer: BaseChannelLayer | None = None) -> None:
         self.control_group = control_group
-        self.layer = layer or get_channel_layer()
+        self.layer = layer or default_layer()
         self.stop_requested = False
         self.stopped_by: dict[str, Any] = {}
         self.finished = False

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.http.request import is_same_domain, split_domain_port, validate_host
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import is_same_domain
 
 DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -28,7 +29,8 @@ class SameOriginValidator:
             raise ValueError("SameOriginValidator only checks websocket connections")
         if origin_allowed(scope):
             return await self.application(scope, receive, send)
-        return await WebsocketDenier()(scope, receive, send)
+        # The scope is Channels' websocket scope, read here as a plain dict.
+        return await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:

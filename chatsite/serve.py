@@ -137,7 +137,8 @@ class BodyLimitedRequest(WebRequest):
         getattr(transport, "loseWriteConnection", transport.loseConnection)()
         from twisted.internet import reactor  # daphne installs the asyncio one first
 
-        self._linger = reactor.callLater(LINGER_SECONDS, transport.abortConnection)
+        # Twisted declares its reactor interfaces without `self` (zope.interface style).
+        self._linger = reactor.callLater(LINGER_SECONDS, transport.abortConnection)  # type: ignore[arg-type]
 
     def connectionLost(self, reason: Any) -> None:
         if self._linger is not None and self._linger.active():
@@ -156,8 +157,8 @@ class BodyLimitedHTTPFactory(HTTPFactory):
 
 def main() -> None:
     # daphne.server.Server.run() builds its factories from these module globals.
-    daphne.server.WebSocketFactory = CompressingWebSocketFactory  # type: ignore[misc]
-    daphne.server.HTTPFactory = BodyLimitedHTTPFactory  # type: ignore[misc]
+    daphne.server.WebSocketFactory = CompressingWebSocketFactory
+    daphne.server.HTTPFactory = BodyLimitedHTTPFactory
     CommandLineInterface.entrypoint()
 
 

@@ -121,7 +121,7 @@ if _database_url:
     if not _database.get("ENGINE"):
         raise ImproperlyConfigured("DATABASE_URL names an unknown database scheme")
 else:
-    _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "chatsite.sqlite3"}
+    _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "chatsite.sqlite3")}
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {**SQLITE_OPTIONS, **_database.get("OPTIONS", {})}
     # Keep the connection: opening one per query, and the WAL checkpoint each close forces,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -14,20 +14,24 @@ from chatsite.accounts.access import is_site_admin
 from chatsite.accounts.models import SiteSettings
 from chatsite.jobs import lapsed_lease, live_lease, released_lease
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
-def admin_review_allowed(user: Any) -> bool:
+
+def admin_review_allowed(user: AbstractBaseUser | AnonymousUser) -> bool:
     """An admin, on a site whose admins turned admin review on (it is off by default)."""
     return is_site_admin(user) and SiteSettings.load().admin_review
 
 
 class ConversationQuerySet(models.QuerySet["Conversation"]):
-    def for_user(self, user: Any) -> ConversationQuerySet:
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ConversationQuerySet:
         """Every query a user's request makes starts here: only their own conversations."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(owner_id=user.pk)
 
-    def for_admin_review(self, user: Any) -> ConversationQuerySet:
+    def for_admin_review(self, user: AbstractBaseUser | AnonymousUser) -> ConversationQuerySet:
         """Anyone's conversations, read-only, for an admin while the site allows admin review.
 
         Off by default (SiteSettings.admin_review); the caller records every opening.
@@ -103,12 +107,12 @@ LOST_REPLY_ERROR = (
 
 
 class MessageQuerySet(models.QuerySet["Message"]):
-    def for_user(self, user: Any) -> MessageQuerySet:
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> MessageQuerySet:
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(conversation__owner_id=user.pk)
 
-    def for_admin_review(self, user: Any) -> MessageQuerySet:
+    def for_admin_review(self, user: AbstractBaseUser | AnonymousUser) -> MessageQuerySet:
         """The messages of anyone's conversations, under the same rule as the conversations."""
         return self.all() if admin_review_allowed(user) else self.none()
 

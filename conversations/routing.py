@@ -7,5 +7,5 @@ from django.urls import path
 from conversations.chat.consumers import ChatConsumer
 
 websocket_urlpatterns = [
-    path("ws/chat/<uuid:conversation_id>/", ChatConsumer.as_asgi()),
+    path("ws/chat/<uuid:conversation_id>/", ChatConsumer.as_asgi()),  # type: ignore[arg-type]  # django-stubs types path() for views only
 ]

@@ -4,14 +4,18 @@ whether a socket opened earlier may stay open."""
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
-def can_use_site(user: Any) -> bool:
+
+def can_use_site(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     """Signed in, active and approved: may chat. Safe for AnonymousUser and None."""
     return bool(
         user is not None
@@ -21,9 +25,9 @@ def can_use_site(user: Any) -> bool:
     )
 
 
-def is_site_admin(user: Any) -> bool:
+def is_site_admin(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     """May use the site and holds the admin role (is_staff)."""
-    return can_use_site(user) and bool(user.is_staff)
+    return can_use_site(user) and bool(getattr(user, "is_staff", False))
 
 
 def socket_may_stay(
@@ -46,10 +50,11 @@ def socket_may_stay(
     allowed = is_site_admin(user) if admin else can_use_site(user)
     if not allowed or not session_key or session_key == ended_session:
         return False
+    assert user is not None  # allowed: an account
     return session_signs_in(session_key, user)
 
 
-def session_signs_in(session_key: str, user: Any) -> bool:
+def session_signs_in(session_key: str, user: AbstractBaseUser) -> bool:
     """The stored session still exists, is this user's, and matches their password (as Django's
     own get_user checks it, fallback secret keys included)."""
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)

@@ -13,7 +13,7 @@ class AccountAdmin(UserAdmin):
     list_display = ("username", "display_name", "is_staff", "is_approved", "is_active", "last_seen")
     list_filter = ("is_staff", "is_approved", "is_active")
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         ("chatsite", {"fields": ("display_name", "is_approved", "last_seen")}),
     )
     readonly_fields = ("last_seen",)

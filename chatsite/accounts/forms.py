@@ -16,7 +16,7 @@ class SignUpForm(BaseUserCreationForm):
     User.objects.sign_up), so the form cannot be used to list who has an account.
     """
 
-    class Meta(BaseUserCreationForm.Meta):
+    class Meta(BaseUserCreationForm.Meta):  # type: ignore[name-defined]  # missing in django-stubs
         model = User
         fields = ("username", "display_name")
         labels = {"display_name": "Display name (optional)"}

@@ -4,14 +4,18 @@ sign-out)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
+
+from chatsite.channel_layer import default_layer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 
 def user_group(user_id: int) -> str:
@@ -25,7 +29,7 @@ def revoke_sockets(user_id: int, *, ended_session: str | None = None) -> None:
     before Django has deleted it. The key is worthless a moment later, so it may travel.
     """
     event = {"type": "account.revoked", "ended_session": ended_session}
-    async_to_sync(get_channel_layer().group_send)(user_group(user_id), event)
+    async_to_sync(default_layer().group_send)(user_group(user_id), event)
 
 
 def revoke_sockets_on_commit(user_id: int, *, ended_session: str | None = None) -> None:
@@ -34,8 +38,13 @@ def revoke_sockets_on_commit(user_id: int, *, ended_session: str | None = None) 
 
 
 @receiver(user_logged_out, dispatch_uid="chatsite.accounts.live.signed_out")
-def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def signed_out(
+    sender: Any,
+    request: HttpRequest | None,
+    user: AbstractBaseUser | None,
+    **kwargs: Any,
+) -> None:
     """Signing out closes the sockets that browser opened (other browsers keep theirs)."""
-    if getattr(user, "pk", None) is None or request is None or not hasattr(request, "session"):
+    if user is None or user.pk is None or request is None or not hasattr(request, "session"):
         return
     revoke_sockets_on_commit(user.pk, ended_session=request.session.session_key)

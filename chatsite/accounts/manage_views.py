@@ -33,7 +33,7 @@ def _row_or_list(
     """htmx gets the account's refreshed row with the notice in it; a plain post, the list."""
     if request.htmx:
         row = User.objects.with_conversation_count().get(pk=account.pk)
-        row.generating = generating_now([row.pk]).get(row.pk, 0)
+        row.generating = generating_now([row.pk]).get(row.pk, 0)  # type: ignore[attr-defined]  # for the template only
         context = {
             "account": row,
             "notice": notice,
@@ -51,7 +51,7 @@ def users(request: AccountRequest) -> HttpResponse:
     accounts = list(User.objects.with_conversation_count().order_by("is_approved", "date_joined"))
     generating = generating_now([account.pk for account in accounts])
     for account in accounts:
-        account.generating = generating.get(account.pk, 0)
+        account.generating = generating.get(account.pk, 0)  # type: ignore[attr-defined]  # for the template only
     context = {"accounts": accounts, "admin_review": SiteSettings.load().admin_review}
     return render(request, "accounts/users.html", context)
 

@@ -7,7 +7,7 @@ Role changes that must keep at least one admin are manager methods under one tra
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
@@ -168,7 +168,7 @@ class User(AbstractUser):
     )
     last_seen = models.DateTimeField(null=True, blank=True)
 
-    objects = AccountManager()
+    objects: ClassVar[AccountManager] = AccountManager()
 
     # The password hash as loaded, to notice a change of password however it is made (own page,
     # an admin, Django's admin, the changepassword command). A stale value (refresh_from_db)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -13,3 +15,7 @@ class AccountRequest(HttpRequest):
 
     user: User
     htmx: HtmxDetails
+
+    if TYPE_CHECKING:  # for the type checker only: the request's own auser() returns it
+
+        async def auser(self) -> User: ...

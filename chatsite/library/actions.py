@@ -5,12 +5,12 @@ form; each is audited and announced to every admin on the models page; views sta
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.template.defaultfilters import filesizeformat
 
+from chatsite.channel_layer import default_layer
 from chatsite.library import audit, frames
 from chatsite.library.inventory import fetch_inventory
 from chatsite.library.models import Pull
@@ -23,12 +23,15 @@ from chatsite.library.pulls import (
 from chatsite.library.signals import models_changed
 from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError, configured_hosts
 
+if TYPE_CHECKING:
+    from chatsite.accounts.models import User
+
 
 class ActionFailed(Exception):
     """An action Ollama refused or could not do; str() is a sentence for the admin."""
 
 
-async def start_pull(user: Any, host: str, name: str) -> tuple[Pull, bool]:
+async def start_pull(user: User, host: str, name: str) -> tuple[Pull, bool]:
     """Start pulling `name` (already normalised) on `host`, or join the running pull of it
     there: (pull, started)."""
     await reap_interrupted()  # a pull left running by a dead process must not be joined
@@ -41,18 +44,18 @@ async def start_pull(user: Any, host: str, name: str) -> tuple[Pull, bool]:
     return pull, created
 
 
-async def cancel_pull(user: Any, pull_id: uuid.UUID) -> Pull | None:
+async def cancel_pull(user: User, pull_id: uuid.UUID) -> Pull | None:
     """Ask whichever process runs the pull to stop it; None when it is not running."""
     pull = await Pull.objects.running().filter(pk=pull_id).afirst()
     if pull is not None:
-        await get_channel_layer().group_send(
+        await default_layer().group_send(
             control_group(pull.id),
             {"type": "pull.cancel", "user_id": user.pk, "username": user.username},
         )
     return pull
 
 
-async def delete_model(user: Any, host: str, name: str) -> str:
+async def delete_model(user: User, host: str, name: str) -> str:
     """Delete a model installed on `host`; returns the notice, raises ActionFailed with
     Ollama's reason."""
     before = await fetch_inventory(host)
@@ -72,7 +75,7 @@ async def delete_model(user: Any, host: str, name: str) -> str:
     return f"Deleted {name}{on_server(host)}" + (f" ({size} freed)." if size else ".")
 
 
-async def unload_model(user: Any, host: str, name: str) -> str:
+async def unload_model(user: User, host: str, name: str) -> str:
     """Ask the Ollama server `host` to drop a model from memory now (keep_alive 0)."""
     try:
         async with OllamaClient(host) as ollama:

@@ -19,10 +19,12 @@ class ModelsConsumer(AsyncWebsocketConsumer):
     joined = False
 
     async def connect(self) -> None:
-        if not await database_sync_to_async(is_site_admin)(self.scope["user"]):
+        user = self.scope["user"]
+        if not await database_sync_to_async(is_site_admin)(user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.user_id = self.scope["user"].pk
+        assert user is not None  # is_site_admin refuses None
+        self.user_id = user.pk
         await self.channel_layer.group_add(frames.MODELS_GROUP, self.channel_name)
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         self.joined = True

@@ -27,6 +27,7 @@ class ServerForm(forms.Form):
         # Read per form, not at import: the configured servers are settings.
         self.hosts = configured_hosts()
         field = self.fields["host"]
+        assert isinstance(field, forms.ChoiceField)
         field.choices = [(host, host) for host in self.hosts]
         field.required = len(self.hosts) > 1
         if field.required:
@@ -58,7 +59,7 @@ class ModelNameForm(ServerForm):
 
     def refusal(self) -> str:
         """Every error in one line, for the notice an action answers with."""
-        return " ".join(error for errors in self.errors.values() for error in errors)
+        return " ".join(str(error) for errors in self.errors.values() for error in errors)
 
 
 class PullForm(ModelNameForm):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
+from chatsite.channel_layer import default_layer
 from chatsite.library.inventory import Inventory
 from chatsite.library.models import AuditEntry, Pull
 
@@ -17,7 +17,7 @@ MODELS_GROUP = "library.models"
 
 
 async def broadcast(html: str) -> None:
-    await get_channel_layer().group_send(MODELS_GROUP, {"type": "library.frame", "html": html})
+    await default_layer().group_send(MODELS_GROUP, {"type": "library.frame", "html": html})
 
 
 def _render(template: str, context: dict[str, Any]) -> str:

@@ -4,13 +4,16 @@ the audit log of every pull, delete and unload, each on the Ollama server it nam
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from chatsite.jobs import lapsed_lease, released_lease, taken_lease
+
+if TYPE_CHECKING:
+    from chatsite.accounts.models import User
 
 INTERRUPTED_ERROR = "The pull was interrupted: the server process running it stopped."
 
@@ -25,7 +28,7 @@ class PullQuerySet(models.QuerySet["Pull"]):
         done = self.exclude(state=Pull.State.RUNNING).select_related("started_by")
         return running + list(done.order_by("-finished_at")[:finished])
 
-    def start_or_join(self, name: str, user: Any, *, host: str, lease: float) -> tuple[Pull, bool]:
+    def start_or_join(self, name: str, user: User, *, host: str, lease: float) -> tuple[Pull, bool]:
         """The running pull of `name` on the server `host`, created if there is none:
         (pull, created). The same model on another server is another pull.
 

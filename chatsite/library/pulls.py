@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer
@@ -29,6 +29,9 @@ from chatsite.library.inventory import fetch_inventory
 from chatsite.library.models import Pull
 from chatsite.library.signals import models_changed
 from chatsite.ollama import OllamaClient, OllamaError, OllamaStreamError, PullProgress
+
+if TYPE_CHECKING:
+    from chatsite.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +230,8 @@ class PullTask(LeasedJob):
 
     async def _log_outcome(self, state: str, error: str) -> None:
         pull = self.pull
-        actor, detail = pull.started_by, error
+        actor: User | Canceller | None = pull.started_by
+        detail = error
         if state == Pull.State.SUCCEEDED:
             detail = f"{filesizeformat(pull.total)} downloaded" if pull.total else ""
         elif state == Pull.State.CANCELLED:

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import functools
 import ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -173,7 +173,7 @@ class OllamaClient:
         options: Mapping[str, Any] | None = None,
         think: bool | None = None,
         keep_alive: float | str | None = None,
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk, None]:
         """Stream a reply. Every chunk is yielded, the final `done` one included (it may carry
         leftover text). Closing the iterator, or cancelling its task, closes the HTTP response,
         which is how Ollama learns to stop generating."""
@@ -191,16 +191,18 @@ class OllamaClient:
             payload["keep_alive"] = keep_alive
         return self._chat_stream(model, payload)
 
-    def pull(self, model: str) -> AsyncIterator[PullProgress]:
+    def pull(self, model: str) -> AsyncGenerator[PullProgress, None]:
         """Stream pull progress until "success"; closing the iterator abandons the pull."""
         self._require_open()
         return self._pull_stream(model, {"model": model, "stream": True})
 
-    async def _chat_stream(self, model: str, payload: dict[str, Any]) -> AsyncIterator[ChatChunk]:
+    async def _chat_stream(
+        self, model: str, payload: dict[str, Any]
+    ) -> AsyncGenerator[ChatChunk, None]:
         async with self._stream("/api/chat", payload, model=model) as lines:
             while (line := await lines.next()) is not None:
                 chunk = wire.parse(
-                    lambda line=line: wire.chat_chunk(line), host=self.host, streaming=True
+                    functools.partial(wire.chat_chunk, line), host=self.host, streaming=True
                 )
                 yield chunk
                 if chunk.done:
@@ -209,11 +211,11 @@ class OllamaClient:
 
     async def _pull_stream(
         self, model: str, payload: dict[str, Any]
-    ) -> AsyncIterator[PullProgress]:
+    ) -> AsyncGenerator[PullProgress, None]:
         async with self._stream("/api/pull", payload, model=model) as lines:
             while (line := await lines.next()) is not None:
                 progress = wire.parse(
-                    lambda line=line: wire.pull_progress(line), host=self.host, streaming=True
+                    functools.partial(wire.pull_progress, line), host=self.host, streaming=True
                 )
                 yield progress
                 if progress.status == "success":

@@ -8,15 +8,16 @@ generation that belongs to no socket.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import Truncator
 
+from chatsite.accounts.models import User
+from chatsite.channel_layer import default_layer
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
 from conversations.chat import frames
@@ -50,7 +51,7 @@ class ChatRefused(Exception):
 
 
 async def send_message(
-    user: Any, conversation: Conversation | None, data: Mapping[str, Any]
+    user: User, conversation: Conversation | None, data: Mapping[str, Any]
 ) -> StartedTurn:
     """Start a new turn with the user's message; a new conversation when none is given."""
     form = SendForm(data)
@@ -64,7 +65,7 @@ async def send_message(
     return turn
 
 
-async def regenerate(user: Any, conversation: Conversation) -> StartedTurn:
+async def regenerate(user: User, conversation: Conversation) -> StartedTurn:
     """Replace the last reply (or a failed one: this is also Retry) with a new one."""
     turn_settings = await _checked_settings(_stored_settings_form(conversation))
     turn = await _begin_turn(user, conversation, turn_settings, replace_last_reply=True)
@@ -73,7 +74,7 @@ async def regenerate(user: Any, conversation: Conversation) -> StartedTurn:
 
 
 async def edit_and_resend(
-    user: Any, conversation: Conversation, data: Mapping[str, Any]
+    user: User, conversation: Conversation, data: Mapping[str, Any]
 ) -> StartedTurn:
     """Change the last user message and answer it again; the old reply is replaced."""
     form = EditForm(data)
@@ -92,7 +93,7 @@ async def edit_and_resend(
 
 async def stop(conversation: Conversation) -> None:
     """Ask whichever process runs this conversation's generation to stop it."""
-    await get_channel_layer().group_send(control_group(conversation.id), {"type": "chat.stop"})
+    await default_layer().group_send(control_group(conversation.id), {"type": "chat.stop"})
 
 
 def _stored_settings_form(conversation: Conversation) -> ConversationSettingsForm:
@@ -131,7 +132,7 @@ def _not_installed(model: str, catalog: ModelCatalog) -> str:
 
 @sync_to_async
 def _begin_turn(
-    user: Any,
+    user: User,
     conversation: Conversation | None,
     turn_settings: TurnSettings,
     *,
@@ -205,7 +206,8 @@ def _apply_user_side(
             raise ChatRefused("There is no reply to regenerate.")
         history.pop().delete()
         return None
-    message_id, text = edit  # type: ignore[misc]
+    assert edit is not None  # neither a new message nor a regenerate: an edit
+    message_id, text = edit
     users = [m for m in history if m.role == Message.Role.USER]
     if not users or users[-1].pk != message_id:
         raise ChatRefused("Only your last message can be edited.")
@@ -218,7 +220,7 @@ def _apply_user_side(
     return message
 
 
-def chat_history(conversation: Conversation, messages: list[Message]) -> list[ChatMessage]:
+def chat_history(conversation: Conversation, messages: Sequence[Message]) -> list[ChatMessage]:
     """What the model is sent: the system prompt, then every turn with text.
 
     Failed replies (no text) are left out; stopped and interrupted replies are sent as far as
@@ -253,7 +255,7 @@ async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) ->
     generation = Generation(job)
     # Listening before the turn is shown: a Stop sent the moment it appears is never lost.
     await generation.listen()
-    await get_channel_layer().group_send(
+    await default_layer().group_send(
         conversation_group(conversation.id),
         {"type": "chat.frame", "html": frames.turn_started(turn)},
     )

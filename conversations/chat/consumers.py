@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatsite.accounts.access import can_use_site, socket_may_stay
+from chatsite.accounts.live import user_group
+from chatsite.accounts.models import User
 from conversations.chat import actions as chat
 from conversations.chat import frames
-from conversations.chat.generation import (
-    GenerationTiming,
-    control_group,
-    conversation_group,
-    user_group,
-)
+from conversations.chat.generation import GenerationTiming, control_group, conversation_group
 from conversations.models import Conversation, Message
 
 UNREADABLE = "That message could not be read. Reload the page and try again."
@@ -28,6 +25,7 @@ CLOSE_NOT_FOUND = 4404
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    user: User
     conversation: Conversation
     # While waiting for the running generation's snapshot, its frames are held back so the
     # snapshot and the live frames join without a gap or a repeat.
@@ -38,10 +36,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     revoked = False
 
     async def connect(self) -> None:
-        user = self.scope["user"]
-        if not await database_sync_to_async(can_use_site)(user):
+        scope_user = self.scope["user"]
+        if not await database_sync_to_async(can_use_site)(scope_user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        # can_use_site passed, so the lazy scope user is a signed-in account.
+        user = cast(User, scope_user)
         conversation = await _owned_conversation(user, self.scope["url_route"]["kwargs"])
         if conversation is None:
             await self.close(code=CLOSE_NOT_FOUND)
@@ -84,7 +84,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except chat.ChatRefused as refusal:
             await self.send(text_data=frames.refused(refusal.errors))
 
-    async def send(
+    # Channels' AsyncWebsocketConsumer.send has this signature, not AsyncConsumer's (its stubs
+    # ignore the same error).
+    async def send(  # type: ignore[override]
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
     ) -> None:
         if not self.revoked:  # nothing more reaches a socket whose access ended
@@ -179,11 +181,11 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-async def _owned_conversation(user: Any, kwargs: dict[str, Any]) -> Conversation | None:
+async def _owned_conversation(user: User, kwargs: dict[str, Any]) -> Conversation | None:
     return await Conversation.objects.for_user(user).filter(pk=kwargs["conversation_id"]).afirst()
 
 
-async def _latest_reply(user: Any, conversation: Conversation) -> Message | None:
+async def _latest_reply(user: User, conversation: Conversation) -> Message | None:
     thread = Message.objects.for_user(user).filter(conversation=conversation)
     await database_sync_to_async(thread.reap_expired)()
     return await thread.filter(role=Message.Role.ASSISTANT).order_by("-created_at").afirst()

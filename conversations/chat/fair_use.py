@@ -4,19 +4,19 @@ turns they may start a minute. Counted in the database so every process enforces
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils import timezone
 
+from chatsite.accounts.models import User
 from conversations.models import Message, TurnStart
 
 RATE_WINDOW = timedelta(minutes=1)
 
 
-def claim_turn(user: Any) -> str:
+def claim_turn(user: User) -> str:
     """Inside the turn's transaction: record a new turn for `user`, or return why not ("" = ok).
 
     The user's row is locked first (PostgreSQL; SQLite's immediate transactions already write
@@ -42,7 +42,7 @@ def claim_turn(user: Any) -> str:
     return ""
 
 
-def generating_now(user_ids: list[Any]) -> dict[Any, int]:
+def generating_now(user_ids: list[int]) -> dict[int, int]:
     """How many replies each of these users has being written right now (for the users page)."""
     rows = (
         Message.objects.live_streaming()

@@ -46,7 +46,7 @@ class MessageTextField(forms.CharField):
         super().__init__(strip=False, **kwargs)
 
     def clean(self, value: Any) -> str:
-        text = super().clean(value)
+        text: str = super().clean(value)
         if not text.strip():
             raise forms.ValidationError("Type a message first.", code="empty")
         limit = settings.CHAT_MAX_MESSAGE_CHARS
@@ -70,7 +70,7 @@ class EditForm(forms.Form):
 
 def form_errors(form: forms.Form) -> list[str]:
     """Every error of a form as sentences a person can read, field label first."""
-    errors = []
+    errors: list[str] = []
     for name, messages in form.errors.items():
         # Only a label written for people leads; a field without one (label None) has messages
         # that are whole sentences.

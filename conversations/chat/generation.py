@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels.layers import BaseChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
 from chatsite.accounts.live import user_group
+from chatsite.channel_layer import default_layer
 from chatsite.jobs import LeasedJob, released_lease
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
 from conversations.chat import frames
@@ -284,7 +285,7 @@ async def announce_title(
 ) -> None:
     """Show a new title in every open tab of the owner (sidebar and header)."""
     html = frames.title_changed(conversation_id, title)
-    await (layer or get_channel_layer()).group_send(
+    await (layer or default_layer()).group_send(
         user_group(owner_id), {"type": "chat.frame", "html": html}
     )
 

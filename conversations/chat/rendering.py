@@ -46,7 +46,8 @@ def _lexer_for(language: str) -> Lexer:
 
 
 def _plain_lexer() -> Lexer:
-    return TextLexer(stripnl=False)
+    lexer: Lexer = TextLexer(stripnl=False)  # types-Pygments leaves TextLexer untyped (Any)
+    return lexer
 
 
 def _code_block_html(code: str, language: str) -> str:

@@ -7,11 +7,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
+from chatsite.accounts.models import User
+from chatsite.accounts.requests import AccountRequest
 from conversations.chat import actions as chat
 from conversations.chat.catalog import ModelCatalog, load_catalog
 from conversations.chat.frames import message_contexts
@@ -23,7 +25,7 @@ SIDEBAR_FIELDS = ("id", "title", "pinned", "updated_at")
 
 @login_required
 @require_GET
-async def index(request: HttpRequest) -> HttpResponse:
+async def index(request: AccountRequest) -> HttpResponse:
     """A new, empty chat; the conversation is created when the first message is sent."""
     user = await request.auser()
     return render(request, "conversations/chat.html", await _page_context(user, None))
@@ -31,7 +33,7 @@ async def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-async def detail(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
+async def detail(request: AccountRequest, conversation_id: uuid.UUID) -> HttpResponse:
     user = await request.auser()
     conversation = await _owned_conversation(user, conversation_id)
     return render(request, "conversations/chat.html", await _page_context(user, conversation))
@@ -39,7 +41,7 @@ async def detail(request: HttpRequest, conversation_id: uuid.UUID) -> HttpRespon
 
 @login_required
 @require_POST
-async def create(request: HttpRequest) -> HttpResponse:
+async def create(request: AccountRequest) -> HttpResponse:
     """The first message of a new chat: store it, start the reply, show the conversation."""
     user = await request.auser()
     try:
@@ -60,7 +62,7 @@ async def create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 async def message(
-    request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
+    request: AccountRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
 ) -> HttpResponse:
     found = await _owned_message(request, conversation_id, message_id)
     [context] = await message_contexts([found])
@@ -70,13 +72,13 @@ async def message(
 @login_required
 @require_GET
 async def edit_message(
-    request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
+    request: AccountRequest, conversation_id: uuid.UUID, message_id: uuid.UUID
 ) -> HttpResponse:
     found = await _owned_message(request, conversation_id, message_id, role=Message.Role.USER)
     return render(request, "conversations/partials/edit_message.html", {"message": found})
 
 
-async def _owned_conversation(user: Any, conversation_id: uuid.UUID) -> Conversation:
+async def _owned_conversation(user: User, conversation_id: uuid.UUID) -> Conversation:
     try:
         return await Conversation.objects.for_user(user).aget(pk=conversation_id)
     except Conversation.DoesNotExist:
@@ -84,7 +86,10 @@ async def _owned_conversation(user: Any, conversation_id: uuid.UUID) -> Conversa
 
 
 async def _owned_message(
-    request: HttpRequest, conversation_id: uuid.UUID, message_id: uuid.UUID, role: str | None = None
+    request: AccountRequest,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    role: str | None = None,
 ) -> Message:
     messages = Message.objects.for_user(await request.auser()).filter(
         conversation_id=conversation_id
@@ -98,7 +103,7 @@ async def _owned_message(
 
 
 async def _page_context(
-    user: Any,
+    user: User,
     conversation: Conversation | None,
     *,
     draft: Any = None,

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
+from chatsite.accounts.models import User
 from chatsite.accounts.requests import AccountRequest
 from conversations.chat.forms import form_errors
 from conversations.chat.generation import announce_title
@@ -46,7 +47,7 @@ def history(request: AccountRequest) -> HttpResponse:
     return push_url(response, request.get_full_path()) if request.htmx else response
 
 
-def history_context(user: Any, form: HistoryFilterForm, *, whole: bool) -> dict[str, Any]:
+def history_context(user: User, form: HistoryFilterForm, *, whole: bool) -> dict[str, Any]:
     """One page of rows: 51 rows fetched to know whether there is a next page, no COUNT(*) on
     scroll; message counts only for the rows shown (one grouped query)."""
     owned = Conversation.objects.for_user(user)
@@ -58,7 +59,7 @@ def history_context(user: Any, form: HistoryFilterForm, *, whole: bool) -> dict[
     rows = rows[:PER_PAGE]
     counts = owned.message_counts([row.pk for row in rows])
     for row in rows:
-        row.message_count = counts.get(row.pk, 0)
+        row.message_count = counts.get(row.pk, 0)  # type: ignore[attr-defined]  # for the template only
     context = {
         "form": form,
         "errors": form_errors(form) if form.is_bound else [],
@@ -206,11 +207,11 @@ def _place(request: AccountRequest) -> str:
     return "header" if request.GET.get("place") == "header" else ""
 
 
-def _owned_only(user: Any, conversation_id: uuid.UUID) -> ConversationQuerySet:
+def _owned_only(user: User, conversation_id: uuid.UUID) -> ConversationQuerySet:
     return Conversation.objects.for_user(user).filter(pk=conversation_id)
 
 
-def _owned(user: Any, conversation_id: uuid.UUID) -> Conversation:
+def _owned(user: User, conversation_id: uuid.UUID) -> Conversation:
     return get_object_or_404(_owned_only(user, conversation_id))
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection
 
+from chatsite.accounts.models import User
 from conversations.models import Conversation, Message
 
 PAGE_SIZE = 20
@@ -111,7 +111,7 @@ class SearchPage:
         return (self.number - 1) * PAGE_SIZE + 1
 
 
-def search(user: Any, query: str, page: int = 1) -> SearchPage:
+def search(user: User, query: str, page: int = 1) -> SearchPage:
     """One page of the user's hits, best first; blocking (call through sync_to_async)."""
     page = max(1, page)
     terms = parse_query(query)
@@ -131,7 +131,7 @@ def search(user: Any, query: str, page: int = 1) -> SearchPage:
 
 
 def _hits(
-    user: Any, rows: list[tuple[int, str]], snippets: dict[tuple[int, str], str]
+    user: User, rows: list[tuple[int, str]], snippets: dict[tuple[int, str], str]
 ) -> list[Hit]:
     """Load the page's rows through the owner's querysets, in rank order."""
     message_ids = [pk for kind, pk in rows if kind == 1]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from chatsite.accounts.requests import AccountRequest
 from conversations.search.query import search as search_conversations
 
 
@@ -19,7 +20,7 @@ class SearchForm(forms.Form):
 
 @login_required
 @require_GET
-async def search(request: HttpRequest) -> HttpResponse:
+async def search(request: AccountRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     form.is_valid()  # a bad page number falls back to the first page; the words are kept
     query = form.cleaned_data.get("q") or ""

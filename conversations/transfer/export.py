@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 from django.utils.text import slugify
 
+from chatsite.accounts.models import User
 from conversations.models import Conversation, Message
 from conversations.transfer.importers import (
     FORMAT_NAME,
@@ -78,7 +79,7 @@ def _single_document(conversation: Conversation, messages: list[Message]) -> str
     return json.dumps(document, ensure_ascii=False, indent=1)
 
 
-async def export_all(user: Any) -> AsyncIterator[str]:
+async def export_all(user: User) -> AsyncIterator[str]:
     """Every conversation of the user as one JSON document, a batch of conversations at a time,
     so a large account streams out without being held in memory."""
     head = json.dumps(document_head(), ensure_ascii=False)

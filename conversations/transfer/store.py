@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from chatsite.accounts.models import User
 from conversations.models import Conversation, Message
 from conversations.transfer.export import CONVERSATION_FIELDS, MESSAGE_FIELDS
 from conversations.transfer.importers import TITLE_LENGTH, ImportedConversation, ImportedMessage
@@ -47,7 +48,7 @@ class ImportInterrupted(Exception):
 
 
 def save_imported(
-    user: Any,
+    user: User,
     imported: list[ImportedConversation],
     *,
     progress: Callable[[ImportSummary], None] | None = None,
@@ -148,7 +149,7 @@ def _chars(message: ImportedMessage) -> int:
     return len(message.content) + len(message.thinking)
 
 
-def _save_batch(user: Any, batch: list[ImportedConversation], now: datetime) -> int:
+def _save_batch(user: User, batch: list[ImportedConversation], now: datetime) -> int:
     """One transaction, as short as it can be: the rows and their values are ready before it
     starts, and it is two INSERT statements."""
     conversations, messages = [], []

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
+from chatsite.accounts.requests import AccountRequest
 from conversations.models import Conversation
 from conversations.transfer import export as transfer
 from conversations.transfer import store
@@ -28,7 +29,7 @@ MULTIPART_ALLOWANCE = 64 * 1024
 
 @login_required
 @require_GET
-async def export_markdown(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
+async def export_markdown(request: AccountRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = await _owned(request, conversation_id)
     context = await transfer.markdown_context(conversation)
     # A long conversation takes a while to render: in a worker thread, not on the event loop.
@@ -40,7 +41,7 @@ async def export_markdown(request: HttpRequest, conversation_id: uuid.UUID) -> H
 
 @login_required
 @require_GET
-async def export_json(request: HttpRequest, conversation_id: uuid.UUID) -> HttpResponse:
+async def export_json(request: AccountRequest, conversation_id: uuid.UUID) -> HttpResponse:
     conversation = await _owned(request, conversation_id)
     text = await transfer.single_export(conversation)
     filename = transfer.export_filename(conversation, "json")
@@ -49,7 +50,7 @@ async def export_json(request: HttpRequest, conversation_id: uuid.UUID) -> HttpR
 
 @login_required
 @require_GET
-async def export_all(request: HttpRequest) -> StreamingHttpResponse:
+async def export_all(request: AccountRequest) -> StreamingHttpResponse:
     user = await request.auser()
     response = StreamingHttpResponse(transfer.export_all(user), content_type="application/json")
     return _download(response, f"chatsite-{timezone.localdate().isoformat()}.json")
@@ -57,7 +58,7 @@ async def export_all(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_conversations(request: HttpRequest) -> HttpResponse:
+def import_conversations(request: AccountRequest) -> HttpResponse:
     """Upload an export. A file with a mistake is refused whole, saying where; otherwise its
     conversations are stored whole, a batch at a time, and the page says how many.
 
@@ -145,7 +146,7 @@ def _import_page(request: HttpRequest, form: ImportForm, problem: str = "") -> H
     return render(request, "conversations/transfer.html", context, status=status)
 
 
-async def _owned(request: HttpRequest, conversation_id: uuid.UUID) -> Conversation:
+async def _owned(request: AccountRequest, conversation_id: uuid.UUID) -> Conversation:
     owned = Conversation.objects.for_user(await request.auser())
     return await aget_object_or_404(owned, pk=conversation_id)
 
