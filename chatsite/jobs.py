@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 # Identifies this process as the owner of the jobs it runs (the rows' lease_owner).
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
+# How long a stopped job's work may take to end before it is cancelled again.
+STOP_RETRY_SECONDS = 0.5
+
 # Tasks must be referenced somewhere or the event loop may garbage-collect them mid-run.
 _running_tasks: set[asyncio.Task[Any]] = set()
 
@@ -153,10 +156,18 @@ class LeasedJob:
             if event.get("type") == self.stop_event_type:
                 if not self.stop_requested:
                     self.stop_requested, self.stopped_by = True, event
-                    if self._work_task is not None:
-                        self._work_task.cancel()
+                    _keep_until_done(asyncio.create_task(self._cancel_work()))
             else:
                 await self.on_control(event)
+
+    async def _cancel_work(self) -> None:
+        """Cancel the work until it has ended. One cancellation is not always enough: landing
+        while httpx sends a request (Ollama's pull, on the Redis layer's timing), it was absorbed
+        and the stopped job streamed on."""
+        work = self._work_task
+        while work is not None and not work.done():
+            work.cancel()
+            await asyncio.wait({work}, timeout=STOP_RETRY_SECONDS)
 
     async def _flush_periodically(self) -> None:
         while True:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
+from chatsite.channel_layer import default_layer
 from chatsite.jobs import (
     PROCESS_ID,
     LeasedJob,
@@ -14,6 +16,7 @@ from chatsite.jobs import (
     launch,
     live_lease,
     released_lease,
+    start_job,
     taken_lease,
 )
 from conversations.models import Message
@@ -42,3 +45,42 @@ def test_lapsed_and_live_leases_split_the_rows():
 async def test_a_job_that_does_not_listen_yet_cannot_be_launched():
     with pytest.raises(RuntimeError, match="must listen"):
         launch(LeasedJob("job-control.test"))
+
+
+class StubbornJob(LeasedJob):
+    """Work that absorbs the first cancellation, as a library under it once did."""
+
+    stop_event_type = "stubborn.stop"
+
+    def __init__(self) -> None:
+        super().__init__("stubborn-control.test")
+        self.outcome: tuple[str, str] | None = None
+        self.absorbed = 0
+        self.started = asyncio.Event()
+
+    async def work(self) -> tuple[str, str]:
+        self.started.set()
+        while True:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.absorbed += 1
+                if self.absorbed > 1:
+                    raise
+
+    async def flush(self, lease_expires_at: datetime) -> None:
+        pass
+
+    async def finish(self, state: str, error: str) -> None:
+        self.outcome = (state, error)
+
+
+async def test_a_stop_ends_work_that_absorbed_the_first_cancellation():
+    job = StubbornJob()
+    task = await start_job(job)
+    await job.started.wait()
+    await default_layer().group_send(job.control_group, {"type": "stubborn.stop"})
+
+    assert await task == "stopped"
+    assert job.absorbed == 2
+    assert job.outcome == ("stopped", "")
