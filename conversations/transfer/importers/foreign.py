@@ -28,7 +28,9 @@ def shown_branch(
         raise ImportRejected(
             f'{where}: "{current_key}" must name one of its messages, not {shown(current)}.'
         )
-    branch, seen, node_id = [], set(), current
+    branch: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    node_id: Any = current
     while node_id is not None:
         if node_id in seen:
             raise ImportRejected(

@@ -49,7 +49,7 @@ def read_open_webui_chat(item: dict[str, Any], label: str) -> ImportedConversati
         title=title_text(item.get("title") or chat.data.get("title")),
         messages=[],
         model=model_text(models[0] if isinstance(models, list) and models else ""),
-        system_prompt=params.get("system") if isinstance(params.get("system"), str) else "",
+        system_prompt=system if isinstance(system := params.get("system"), str) else "",
         options=valid_options(
             {**params, "num_predict": params.get("num_predict") or params.get("max_tokens")},
             None,
@@ -80,11 +80,10 @@ def _open_webui_message(f: Fields, role: str, content: str) -> ImportedMessage:
         content = content if content.strip() else output_answer
     usage = {**as_dict(f.data.get("info")), **as_dict(f.data.get("usage"))}
     error = f.data.get("error")
-    error_text = ""
-    if error:
-        error_text = error.get("content") if isinstance(error, dict) else error
-        error_text = error_text if isinstance(error_text, str) else ""
-        error_text = error_text if error_text not in ("", "True") else "The reply failed."
+    written = error.get("content") if isinstance(error, dict) else error
+    error_text = written if isinstance(written, str) else ""
+    if error and error_text in ("", "True"):
+        error_text = "The reply failed."
     return ImportedMessage(
         role=role,
         content=content,
@@ -107,13 +106,13 @@ def split_reasoning(content: str) -> tuple[str, str]:
     expression here backtracked quadratically on an unclosed block (60 KB took 10 seconds).
     """
     thoughts = []
-    position = _SPACE.match(content).end()
+    position = _after_space(content, 0)
     while content.startswith(_REASONING_OPEN, position):
         opened = content.find(">", position + len(_REASONING_OPEN))
         closed = content.find("</details>", opened) if opened != -1 else -1
         if closed == -1:
             break  # an unfinished block (the reply was cut off) stays part of the text
-        start = _SPACE.match(content, opened + 1).end()
+        start = _after_space(content, opened + 1)
         if content.startswith("<summary>", start):
             summary_end = content.find("</summary>", start, closed)
             if summary_end != -1:
@@ -121,7 +120,7 @@ def split_reasoning(content: str) -> tuple[str, str]:
         # The thinking is quoted Markdown ("> " before every line).
         lines = content[start:closed].splitlines()
         thoughts.append("\n".join(line.removeprefix(">").removeprefix(" ") for line in lines))
-        position = _SPACE.match(content, closed + len("</details>")).end()
+        position = _after_space(content, closed + len("</details>"))
     if not thoughts:
         return "", content
     return "\n\n".join(t.strip() for t in thoughts if t.strip()), content[position:]
@@ -153,3 +152,9 @@ def _output_text(parts: Any) -> str:
 
 def _paragraphs(texts: Iterable[Any]) -> str:
     return "\n\n".join(t for t in texts if isinstance(t, str) and t.strip())
+
+
+def _after_space(text: str, position: int) -> int:
+    """Where the white space starting at `position` ends."""
+    match = _SPACE.match(text, position)
+    return match.end() if match else position

@@ -21,7 +21,9 @@ FORMAT_VERSION = 1
 TITLE_LENGTH = 200
 MODEL_LENGTH = 300
 ERROR_LENGTH = 2_000
-SYSTEM_PROMPT_LENGTH: int = ConversationSettingsForm.base_fields["system_prompt"].max_length
+_SYSTEM_PROMPT = ConversationSettingsForm.base_fields["system_prompt"]
+assert isinstance(_SYSTEM_PROMPT, django_forms.CharField) and _SYSTEM_PROMPT.max_length
+SYSTEM_PROMPT_LENGTH: int = _SYSTEM_PROMPT.max_length
 # The largest counts the database columns hold (PositiveIntegerField, PositiveBigIntegerField).
 MAX_TOKENS = 2**31 - 1
 MAX_NANOSECONDS = 2**63 - 1
