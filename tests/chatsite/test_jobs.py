@@ -74,7 +74,11 @@ class StubbornJob(LeasedJob):
     async def finish(self, state: str, error: str) -> None:
         self.outcome = (state, error)
 
+    async def fail_unexpectedly(self) -> None:
+        self.outcome = ("failed", "unexpectedly")
 
+
+@pytest.mark.django_db(transaction=True)  # the skeleton refreshes old database connections
 async def test_a_stop_ends_work_that_absorbed_the_first_cancellation():
     job = StubbornJob()
     task = await start_job(job)
