@@ -71,6 +71,9 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
     title = models.CharField(max_length=200, blank=True)
+    # The title is the one to keep: generated once, given by the user, or imported. Until then
+    # the title is the first words of the first message and is asked of the model after a reply.
+    title_settled = models.BooleanField(default=False)
     model = models.CharField(max_length=300, blank=True)
     system_prompt = models.TextField(blank=True)
     # Ollama options chosen for this conversation (temperature, num_ctx, num_predict, top_p, seed).

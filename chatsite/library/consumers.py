@@ -53,3 +53,7 @@ class ModelsConsumer(AsyncWebsocketConsumer):
 
     async def library_frame(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["html"])
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        """The user's group also carries chat frames (a new conversation title): not for this
+        page, and a message type without a handler would close the socket."""

@@ -14,7 +14,6 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.utils.text import Truncator
 
 from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
@@ -31,6 +30,7 @@ from conversations.chat.generation import (
     control_group,
     conversation_group,
 )
+from conversations.chat.titles import first_words
 from conversations.chat.turn import StartedTurn, TurnSettings
 from conversations.models import Conversation, Message
 
@@ -147,7 +147,7 @@ def _begin_turn(
     with transaction.atomic():
         if conversation is None:
             conversation = Conversation.objects.create(
-                owner=user, title=Truncator(new_text or "").chars(60)
+                owner=user, title=first_words(new_text or "")
             )
         else:
             conversation = (
@@ -248,9 +248,9 @@ async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) ->
         options=turn_settings.options,
         # Never send `think` to a model without the capability: Ollama answers 400.
         think=turn_settings.think if turn_settings.model_thinks else None,
-        make_title=not any(m.role == Message.Role.ASSISTANT for m in earlier),
+        # Once per conversation: not again after Regenerate or Edit, nor over a rename.
+        make_title=not conversation.title_settled,
         first_user_text=next((m.content for m in earlier if m.role == Message.Role.USER), ""),
-        title_before=conversation.title,
     )
     generation = Generation(job)
     # Listening before the turn is shown: a Stop sent the moment it appears is never lost.

@@ -122,7 +122,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._release_held_frames()
 
     async def _catch_up(self) -> None:
-        """Bring a page rendered a moment ago up to date with the latest reply."""
+        """Bring a page rendered a moment ago up to date with the latest reply (and the title
+        generated after it, which may have been announced before this socket joined)."""
         reply = await _latest_reply(self.user, self.conversation)
         if reply is None:
             return
@@ -134,7 +135,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             self.sync_fallback = asyncio.create_task(self._sync_from_database(reply.pk))
             return
-        await self.send(text_data=await frames.message_replaced_off_loop(reply))
+        html = await frames.message_replaced_off_loop(reply)
+        if title := await _current_title(self.user, self.conversation):
+            html += frames.title_changed(self.conversation.id, title)
+        await self.send(text_data=html)
 
     async def _sync_from_database(self, reply_id: uuid.UUID) -> None:
         """No snapshot came: the generation ended between our read and the request."""
@@ -183,6 +187,11 @@ def _is_unicode(text: str) -> bool:
 
 async def _owned_conversation(user: User, kwargs: dict[str, Any]) -> Conversation | None:
     return await Conversation.objects.for_user(user).filter(pk=kwargs["conversation_id"]).afirst()
+
+
+async def _current_title(user: User, conversation: Conversation) -> str | None:
+    titles = Conversation.objects.for_user(user).filter(pk=conversation.pk)
+    return await titles.values_list("title", flat=True).afirst()
 
 
 async def _latest_reply(user: User, conversation: Conversation) -> Message | None:

@@ -3,6 +3,7 @@
 A generation belongs to no socket. It streams from Ollama, broadcasts HTML frames to the
 conversation's group, flushes text to the database about once a second (renewing its lease),
 answers sync requests from sockets that join mid-stream, and stops when asked on the channel layer.
+Once the reply is stored, a conversation without a settled title asks for one (titles.py).
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from channels.layers import BaseChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
-from chatsite.accounts.live import user_group
-from chatsite.channel_layer import default_layer
 from chatsite.jobs import LeasedJob, released_lease
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
 from conversations.chat import frames
 from conversations.chat.rendering import StreamingRenderer
+from conversations.chat.titles import TitleJob, TitleRequest, announce_reply
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -76,9 +76,9 @@ class ReplyJob:
     host: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     think: bool | None = None
+    # Ask for a title once the reply is stored (the conversation's title is not settled yet).
     make_title: bool = False
     first_user_text: str = ""
-    title_before: str = ""
 
 
 class Generation(LeasedJob):
@@ -120,6 +120,7 @@ class Generation(LeasedJob):
         return conversation_group(self.job.conversation_id)
 
     async def work(self) -> tuple[str, str]:
+        await announce_reply(self.job.host, self.layer)
         return await self._stream()
 
     async def after_work(self) -> None:
@@ -253,49 +254,18 @@ class Generation(LeasedJob):
         await self._broadcast(frames.finished(message, final_blocks))
 
     async def _make_title(self) -> None:
-        prompt = (
-            "Write a title of at most six words for a conversation that begins with the "
-            "message below. Answer with the title only, no quotes.\n\n"
-            + self.job.first_user_text[:2000]
+        """After the reply is stored and shown, so the title never delays it (see TitleJob)."""
+        job = self.job
+        request = TitleRequest(
+            conversation_id=job.conversation_id,
+            owner_id=job.owner_id,
+            model=job.model,
+            host=job.host,
+            first_user_text=job.first_user_text,
+            num_ctx=job.options.get("num_ctx"),
         )
+        title = TitleJob(request, layer=self.layer, client_factory=self.client_factory)
         try:
-            async with self.client_factory() as client:
-                result = await client.generate(self.job.model, prompt, think=False)
-        except OllamaError as error:
-            logger.info("title generation failed, keeping the first words: %s", error)
-            return
-        title = clean_title(result.response)
-        if not title:
-            return
-        # Only over the title the conversation had when the reply started: a rename made while
-        # the reply was being written wins.
-        renamed = await Conversation.objects.filter(
-            pk=self.job.conversation_id, title=self.job.title_before
-        ).aupdate(title=title)
-        if not renamed:
-            return
-        await announce_title(self.job.owner_id, self.job.conversation_id, title, self.layer)
-
-
-async def announce_title(
-    owner_id: int,
-    conversation_id: uuid.UUID,
-    title: str,
-    layer: BaseChannelLayer | None = None,
-) -> None:
-    """Show a new title in every open tab of the owner (sidebar and header)."""
-    html = frames.title_changed(conversation_id, title)
-    await (layer or default_layer()).group_send(
-        user_group(owner_id), {"type": "chat.frame", "html": html}
-    )
-
-
-def clean_title(raw: str) -> str:
-    """A model's title answer, reduced to one short line without quotes or a trailing dot."""
-    lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
-    if not lines:
-        return ""
-    title = lines[0].strip().strip("\"'`*#").strip()
-    if title.lower().startswith("title:"):
-        title = title[len("title:") :].strip()
-    return title.rstrip(".").strip()[:80]
+            await title.run()
+        except Exception:  # the reply is complete and stored: a title cannot undo that
+            logger.exception("the title of %s could not be made", job.conversation_id)

@@ -24,7 +24,7 @@ from django_htmx.http import push_url
 from chatsite.accounts.models import User
 from chatsite.accounts.requests import AccountRequest
 from conversations.chat.forms import form_errors
-from conversations.chat.generation import announce_title
+from conversations.chat.titles import announce_title
 from conversations.history.forms import BulkForm, HistoryFilterForm, RenameForm
 from conversations.models import Conversation, ConversationQuerySet
 
@@ -84,7 +84,10 @@ def rename(request: AccountRequest, conversation_id: uuid.UUID) -> HttpResponse:
     form = RenameForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         conversation.title = form.cleaned_data["title"]
-        _owned_only(request.user, conversation_id).update(title=conversation.title)
+        # A title the user gave is never replaced by a generated one.
+        _owned_only(request.user, conversation_id).update(
+            title=conversation.title, title_settled=True
+        )
         async_to_sync(announce_title)(request.user.pk, conversation.id, conversation.title)
         if request.htmx:
             place = form.cleaned_data["place"]

@@ -159,6 +159,9 @@ def _save_batch(user: User, batch: list[ImportedConversation], now: datetime) ->
         )
         conversation.created_at = item.created_at or now
         conversation.updated_at = item.updated_at or conversation.created_at
+        # A title that came with the conversation is kept; an untitled one gets a generated title
+        # after its next reply.
+        conversation.title_settled = bool(item.title.strip())
         conversations.append(conversation)
         for position, m in enumerate(item.messages):
             message = Message(

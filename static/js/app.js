@@ -93,6 +93,17 @@
   });
   document.addEventListener("htmx:afterSettle", scrollToEnd);
 
+  // The browser tab shows the conversation's title, and follows it when a generated title or a
+  // rename arrives (the header's title carries the tab title: there is one per chat page).
+  function syncPageTitle() {
+    const source = document.querySelector("[data-page-title]");
+    if (source && document.title !== source.dataset.pageTitle) {
+      document.title = source.dataset.pageTitle;
+    }
+  }
+  document.addEventListener("htmx:wsAfterMessage", syncPageTitle);
+  document.addEventListener("htmx:afterSettle", syncPageTitle);
+
   // After the server accepts a message it sends a fresh, empty composer: keep typing there.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     const input = composerInput();

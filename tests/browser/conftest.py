@@ -33,6 +33,22 @@ PAGE_TIMEOUT_MS = 10_000
 DAPHNE_LOG = pytest.StashKey[Path]()
 
 
+# A title as long as a talkative model or a user can make it, and one without a place to wrap.
+LONG_TITLE = (
+    "Planning a three week rail trip through Portugal and Spain with their two children, "
+    "a dog, a cello and much more luggage"
+)
+UNBROKEN_TITLE = (
+    "Pneumonoultramicroscopicsilicovolcanoconiosis" * 2 + "Floccinaucinihilipilifications"
+)
+assert len(LONG_TITLE) == len(UNBROKEN_TITLE) == 120
+
+
+def fits_window(page: Page) -> bool:
+    """No horizontal scroll: the page is no wider than the window."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
 @dataclass(frozen=True)
 class LiveSite:
     url: str

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveSite
-from tests.factories import make_user
+from tests.browser.conftest import LONG_TITLE, UNBROKEN_TITLE, LiveSite, fits_window
+from tests.factories import make_conversation, make_message, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -122,6 +122,52 @@ def test_an_empty_message_is_not_sent_and_a_hint_is_shown(
     page.get_by_label("Message").press("Enter")
     expect(page.locator("#composer-errors")).to_have_text("Type a message first.")
     assert live_site.ollama.requests_to("/api/chat") == []
+
+
+def test_the_tab_title_follows_the_generated_title_and_a_rename(
+    live_site: LiveSite, alice_chatting: Page
+):
+    page = alice_chatting
+    live_site.ollama.script_generate('**Sky colours** "explained".')
+    expect(page).to_have_title("New chat · chatsite")
+    send(page, "Why is the sky blue?")
+
+    expect(page).to_have_title("Sky colours explained · chatsite")
+    expect(page.locator(".chat-head h1")).to_have_text("Sky colours explained")
+    expect(page.locator("#conversation-list a.current")).to_have_text("Sky colours explained")
+    expect(page.locator(".chat-head h1 span")).to_have_attribute("title", "Sky colours explained")
+    [title_request] = live_site.ollama.requests_to("/api/generate")
+    assert title_request.body["options"]["num_predict"] == 24
+
+    page.locator(".chat-head").get_by_role("link", name="Rename").click()
+    page.get_by_label("New title").fill("Rayleigh")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_title("Rayleigh · chatsite")
+    expect(page.locator("#conversation-list a.current span")).to_have_attribute("title", "Rayleigh")
+
+
+def test_a_long_title_never_widens_the_chat_page_and_shows_whole_in_a_tooltip(
+    live_site: LiveSite, page: Page, sign_in
+):
+    alice = make_user("alice")
+    chat = make_conversation(alice, title=LONG_TITLE, title_settled=True)
+    make_message(chat, content="Where should we stop first?")
+    make_conversation(alice, title=UNBROKEN_TITLE, title_settled=True)
+    sign_in(alice)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/c/{chat.id}/")
+
+    head = page.locator(".chat-head")
+    expect(head.get_by_title(LONG_TITLE, exact=True)).to_have_text(LONG_TITLE)
+    expect(head.locator(".export-links").get_by_role("link", name="Markdown")).to_be_in_viewport(
+        ratio=1
+    )
+    expect(head.get_by_role("link", name="Rename")).to_be_in_viewport(ratio=1)
+    sidebar = page.locator("#conversation-list")
+    for title in (LONG_TITLE, UNBROKEN_TITLE):
+        expect(sidebar.get_by_title(title, exact=True)).to_be_visible()
+    assert fits_window(page)
+    expect(page).to_have_title(f"{LONG_TITLE} · chatsite")
 
 
 def test_the_chat_page_screenshot_for_the_readme(

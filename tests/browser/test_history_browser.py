@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from chatsite.accounts.models import User
 from conversations.models import Conversation
-from tests.browser.conftest import LiveSite
+from tests.browser.conftest import LONG_TITLE, UNBROKEN_TITLE, LiveSite, fits_window
 from tests.factories import make_conversation, make_message, make_user
 
 pytestmark = pytest.mark.browser
@@ -80,3 +80,21 @@ def test_history_renames_inline_pins_to_the_top_and_archives(
     sidebar = page.locator("#conversation-list a")
     expect(sidebar.first).to_have_text("Alpha, renamed")
     expect(page.locator("#conversation-list")).not_to_contain_text("Beta notes")
+
+
+def test_long_titles_never_widen_the_history_page_and_show_whole_in_a_tooltip(
+    live_site: LiveSite, page: Page, sign_in: Callable[[User], None]
+):
+    alice = make_user("alice")
+    conversation_days_ago(alice, LONG_TITLE, 1)
+    conversation_days_ago(alice, UNBROKEN_TITLE, 2)
+    sign_in(alice)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/history/")
+
+    rows = page.locator("#history-rows tr.history-row")
+    expect(rows).to_have_count(2)
+    for title in (LONG_TITLE, UNBROKEN_TITLE):
+        expect(rows.get_by_title(title, exact=True)).to_be_visible()
+    expect(rows.first.get_by_role("button", name="Archive")).to_be_in_viewport(ratio=1)
+    assert fits_window(page)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conversations.models import Message
-from tests.browser.conftest import LiveSite
+from tests.browser.conftest import LONG_TITLE, UNBROKEN_TITLE, LiveSite, fits_window
 from tests.factories import make_conversation, make_message, make_user
 
 pytestmark = pytest.mark.browser
@@ -79,3 +79,23 @@ def test_search_open_the_message_rename_and_export(
 
     page.goto("/search/?q=lake+trip")
     expect(page.locator(".title-hit .search-hit-title")).to_have_text("Lake trip")
+
+
+def test_long_titles_never_widen_the_search_results_and_show_whole_in_a_tooltip(
+    live_site: LiveSite, page: Page, sign_in
+):
+    alice = make_user("alice")
+    make_conversation(alice, title=LONG_TITLE)  # found by its title
+    chat = make_conversation(alice, title=UNBROKEN_TITLE)
+    make_message(chat, content="Which luggage fits on the night train?")  # found by a message
+    sign_in(alice)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/search/?q=luggage")
+
+    hits = page.locator("#search-results .search-hit")
+    expect(hits).to_have_count(2)
+    for title in (LONG_TITLE, UNBROKEN_TITLE):
+        expect(
+            hits.locator(".search-hit-title").and_(page.get_by_title(title, exact=True))
+        ).to_be_visible()
+    assert fits_window(page)

@@ -3,12 +3,15 @@ the Ollama stand-in, several admins watching."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from channels.db import database_sync_to_async
 from django.test import AsyncClient
 from django.urls import reverse
 
 from chatsite.library.models import AuditEntry, Pull
+from conversations.chat.titles import announce_title
 from tests.factories import make_user
 from tests.live import open_socket, receive_until, wait_until
 
@@ -177,3 +180,14 @@ async def test_deleting_updates_every_admins_installed_list(admin_user, ollama):
     installed = frames[-1][frames[-1].index('id="installed-models-') :]
     assert "llama3.2:latest" in installed and "qwen3:8b" not in installed
     assert any('id="audit-log"' in frame and "qwen3:8b" in frame for frame in frames)
+
+
+async def test_a_new_conversation_title_leaves_an_admins_models_page_open(admin_user, ollama):
+    ollama.add_model("qwen3:8b")
+    socket = await connected(admin_user)
+    await announce_title(admin_user.pk, uuid.uuid4(), "Sky colours")  # sent to all their tabs
+    await (await signed_in(admin_user)).post(reverse("library:delete", args=["qwen3:8b"]))
+
+    frames = await receive_until(socket, 'id="installed-models-')  # still open, still updated
+    await socket.disconnect()
+    assert not any("Sky colours" in frame for frame in frames)

@@ -3,9 +3,12 @@ resend, stop."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
+from chatsite.jobs import running_tasks
 from conversations.chat import actions as chat
 from conversations.models import Conversation, Message
 from tests.factories import make_user
@@ -24,6 +27,11 @@ async def settled(reply: Message) -> Message:
         return None if found.state == Message.State.STREAMING else found
 
     return await wait_until(outcome, what="the reply's outcome")
+
+
+async def generations_done() -> None:
+    """Every generation this process started has ended, its title step included."""
+    await asyncio.gather(*running_tasks(), return_exceptions=True)
 
 
 async def thread(conversation: Conversation) -> list[tuple[str, str]]:
@@ -145,3 +153,32 @@ async def test_the_turn_is_announced_to_the_conversations_sockets(ollama, alice)
         frames = await listener.until(f'id="message-{turn.reply.id}"')
     assert "Why is the sky blue?" in frames[0]["html"]
     await settled(turn.reply)
+
+
+async def test_the_title_is_generated_once_not_again_after_regenerate_or_edit(ollama, alice):
+    ollama.script_generate("Sky colours", once=True)
+    ollama.script_generate("Another title")
+    first = await chat.send_message(alice, None, SEND)
+    await generations_done()
+    conversation = await Conversation.objects.aget(pk=first.conversation.pk)
+    assert (conversation.title, conversation.title_settled) == ("Sky colours", True)
+
+    await chat.regenerate(alice, conversation)
+    await generations_done()
+    edited = {"message_id": str(first.user_message.pk), "message": "Why is the sea blue?"}
+    await chat.edit_and_resend(alice, conversation, edited)
+    await generations_done()
+
+    assert len(ollama.requests_to("/api/generate")) == 1
+    assert (await Conversation.objects.aget(pk=conversation.pk)).title == "Sky colours"
+
+
+async def test_a_conversation_the_user_renamed_gets_no_generated_title(ollama, alice):
+    conversation = await Conversation.objects.acreate(
+        owner=alice, model="llama3.2:latest", title="Trip", title_settled=True
+    )
+    await chat.send_message(alice, conversation, SEND)
+    await generations_done()
+
+    assert ollama.requests_to("/api/generate") == []
+    assert (await Conversation.objects.aget(pk=conversation.pk)).title == "Trip"

@@ -137,6 +137,19 @@ async def test_a_socket_opened_after_the_reply_finished_gets_its_final_state(oll
     assert "<strong>Done</strong>" in frame
 
 
+async def test_a_title_generated_before_the_socket_joined_comes_with_the_catch_up(ollama):
+    # The page was rendered with the first words; the title came before its socket joined.
+    alice, conversation = await alice_with_conversation(title="Sky colours", title_settled=True)
+    await database_sync_to_async(make_message)(
+        conversation, role=Message.Role.ASSISTANT, content="Blue."
+    )
+    socket = await connected(alice, conversation)
+    frame = await socket.receive_from()
+    await socket.disconnect()
+    assert "Blue." in frame
+    assert 'data-page-title="Sky colours · chatsite" hx-swap-oob="outerHTML"' in frame
+
+
 @pytest.mark.parametrize(
     ("frame", "error"),
     [

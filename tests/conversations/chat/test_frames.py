@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from channels.db import database_sync_to_async
 
-from conversations.chat.frames import message_contexts, message_replaced_off_loop
+from conversations.chat.frames import message_contexts, message_replaced_off_loop, title_changed
 from conversations.models import Message
 from tests.factories import make_conversation, make_message, make_user
 
@@ -63,3 +64,17 @@ async def test_a_streaming_reply_keeps_its_unfinished_block_as_text():
     [context] = await message_contexts([reply])
     assert "<strong>here</strong>" in context["blocks_html"]
     assert context["tail"] == "Still *typ"
+
+
+def test_a_new_title_updates_the_sidebar_the_header_and_the_tab_title_escaped():
+    conversation_id = uuid.uuid4()
+    html = title_changed(conversation_id, "<b>Sky</b> & sea")
+
+    assert (
+        f'<a id="conversation-link-{conversation_id}" hx-swap-oob="innerHTML">'
+        '<span title="&lt;b&gt;Sky&lt;/b&gt; &amp; sea">&lt;b&gt;Sky&lt;/b&gt; &amp; sea</span></a>'
+    ) in html
+    assert (
+        f'<span id="conversation-title-{conversation_id}" title="&lt;b&gt;Sky&lt;/b&gt; &amp; sea" '
+        'data-page-title="&lt;b&gt;Sky&lt;/b&gt; &amp; sea · chatsite" hx-swap-oob="outerHTML">'
+    ) in html

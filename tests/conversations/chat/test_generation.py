@@ -9,14 +9,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
+from chatsite.accounts.live import user_group
 from chatsite.ollama import ChatMessage
 from conversations.chat.generation import (
     Generation,
     GenerationTiming,
     ReplyJob,
-    clean_title,
     control_group,
-    user_group,
 )
 from conversations.models import Conversation, Message
 from tests.factories import make_conversation, make_message, make_user
@@ -239,20 +238,16 @@ async def test_the_first_reply_gets_a_generated_title_sent_to_the_owners_sockets
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(user_group(conversation.owner_id), channel)
-    job = job_for(
-        conversation,
-        reply,
-        make_title=True,
-        first_user_text="Why is the sky blue?",
-        title_before="Why is the sky blue?",
-    )
+    job = job_for(conversation, reply, make_title=True, first_user_text="Why is the sky blue?")
     await Generation(job).run()
     async with asyncio.timeout(5):
         frame = await layer.receive(channel)
 
     assert (await Conversation.objects.aget(pk=conversation.pk)).title == "Why the sky is blue"
     assert "Why the sky is blue" in frame["html"]
-    assert ollama.requests_to("/api/generate")[0].body["stream"] is False
+    [title_request] = ollama.requests_to("/api/generate")
+    assert title_request.body["options"]["num_predict"] == 24
+    assert (await stored(reply)).state == Message.State.COMPLETE
 
 
 async def test_a_failed_title_keeps_the_first_words(ollama):
@@ -260,19 +255,27 @@ async def test_a_failed_title_keeps_the_first_words(ollama):
     conversation, reply = await new_turn(title="Why is the sky blue?")
     await Generation(job_for(conversation, reply, make_title=True)).run()
     assert (await Conversation.objects.aget(pk=conversation.pk)).title == "Why is the sky blue?"
+    assert (await stored(reply)).state == Message.State.COMPLETE
 
 
 async def test_a_rename_during_the_first_reply_is_not_overwritten_by_the_generated_title(ollama):
     ollama.script_generate("Generated title")
     conversation, reply = await new_turn(title="Why is the sky blue?")
-    job = job_for(conversation, reply, make_title=True, title_before="Why is the sky blue?")
-    await Conversation.objects.filter(pk=conversation.pk).aupdate(title="My own name")
+    job = job_for(conversation, reply, make_title=True)
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(
+        title="My own name", title_settled=True
+    )
     await Generation(job).run()
     assert (await Conversation.objects.aget(pk=conversation.pk)).title == "My own name"
 
 
-def test_titles_are_cleaned_to_one_short_line():
-    assert clean_title('"Blue skies explained."\nmore') == "Blue skies explained"
-    assert clean_title("Title: Rayleigh") == "Rayleigh"
-    assert clean_title("   ") == ""
-    assert len(clean_title("word " * 100)) <= 80
+async def test_a_stopped_reply_asks_for_no_title(ollama):
+    ollama.script_chat(["word "] * 500, token_delay=0.01)
+    conversation, reply = await new_turn()
+    generation = Generation(job_for(conversation, reply, make_title=True))
+    running = asyncio.create_task(generation.run())
+    await ollama.await_for(lambda s: s.tokens_sent() > 0)
+    await get_channel_layer().group_send(control_group(conversation.id), {"type": "chat.stop"})
+
+    assert await running == Message.State.STOPPED
+    assert ollama.requests_to("/api/generate") == []

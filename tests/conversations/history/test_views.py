@@ -275,8 +275,24 @@ def test_renaming_from_the_chat_header_also_updates_the_sidebar_link(alice, alic
     )
 
     body = response.content.decode()
-    assert f'<span id="conversation-title-{conversation.pk}">New title</span>' in body
-    assert f'<a id="conversation-link-{conversation.pk}" hx-swap-oob="innerHTML">New title' in body
+    assert (
+        f'<span id="conversation-title-{conversation.pk}" title="New title" '
+        'data-page-title="New title · chatsite">New title</span>'
+    ) in body
+    assert (
+        f'<a id="conversation-link-{conversation.pk}" hx-swap-oob="innerHTML">'
+        '<span title="New title">New title</span>'
+    ) in body
+
+
+def test_a_rename_settles_the_title_so_no_title_is_generated_over_it(alice, alice_client):
+    conversation = make_conversation(alice, title="Why is the sky blue?")
+
+    alice_client.post(
+        reverse("conversations:rename", args=[conversation.pk]), {"title": "Sky"}, **HTMX
+    )
+
+    assert Conversation.objects.get(pk=conversation.pk).title_settled
 
 
 def test_bob_cannot_rename_alices_conversation(alice, bob_client):

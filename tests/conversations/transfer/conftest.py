@@ -22,6 +22,7 @@ def alices_history(alice):
         options={"temperature": 0.4, "num_ctx": 8192},
         think=False,
         pinned=True,
+        title_settled=True,  # an import keeps the title it comes with
     )
     make_message(first, content="Three days in Rome?")
     make_message(
@@ -37,7 +38,7 @@ def alices_history(alice):
         total_duration_ns=1_000_000_000,
         finished_at=T0,
     )
-    second = make_conversation(alice, title="Broken reply", archived=True)
+    second = make_conversation(alice, title="Broken reply", archived=True, title_settled=True)
     make_message(second, content="Hello?")
     make_message(
         second,

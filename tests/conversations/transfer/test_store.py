@@ -176,3 +176,10 @@ def test_one_message_longer_than_a_batch_is_not_split():
     chat = imported_chat("One", "x" * 100)
 
     assert store.in_parts(chat, max_messages=10, max_chars=60, now=timezone.now()) == [chat]
+
+
+def test_an_imported_title_is_kept_and_an_untitled_import_gets_one_after_its_next_reply(alice):
+    store.save_imported(alice, [imported_chat("Rome", "Three days?"), imported_chat("", "Hi")])
+
+    settled = dict(Conversation.objects.for_user(alice).values_list("title", "title_settled"))
+    assert settled == {"Rome": True, "": False}
