@@ -116,3 +116,17 @@ def ollama(settings) -> Iterator[OllamaStandin]:
         standin.add_model("llama3.2:latest")
         settings.OLLAMA_HOST = standin.url
         yield standin
+
+
+# Fixtures that start real site processes (migrate, collect static files, start daphne): on a
+# busy 2-core machine that set-up alone can pass the suite's 60 s hang guard, which is there to
+# catch hung streams, not slow start-ups. Tests using them get a longer guard.
+PROCESS_FIXTURES = {"cluster", "served", "daphne_server"}
+PROCESS_TIMEOUT = 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_processes = PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses_processes and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(PROCESS_TIMEOUT))
