@@ -9,10 +9,10 @@ import asyncio
 import contextlib
 import functools
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from django.conf import settings
@@ -40,6 +40,8 @@ _LOST = "the connection was lost before the reply was complete"
 # Everything httpx raises on its own (InvalidURL and StreamError are not HTTPErrors); none of it
 # may leave this module.
 _HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True)
@@ -196,29 +198,33 @@ class OllamaClient:
         self._require_open()
         return self._pull_stream(model, {"model": model, "stream": True})
 
-    async def _chat_stream(
-        self, model: str, payload: dict[str, Any]
-    ) -> AsyncGenerator[ChatChunk, None]:
-        async with self._stream("/api/chat", payload, model=model) as lines:
-            while (line := await lines.next()) is not None:
-                chunk = wire.parse(
-                    functools.partial(wire.chat_chunk, line), host=self.host, streaming=True
-                )
-                yield chunk
-                if chunk.done:
-                    return
-        raise OllamaStreamError(_LOST, host=self.host, status=200)
+    def _chat_stream(self, model: str, payload: dict[str, Any]) -> AsyncGenerator[ChatChunk, None]:
+        return self._ndjson_stream(
+            "/api/chat", payload, model, wire.chat_chunk, lambda chunk: chunk.done
+        )
 
-    async def _pull_stream(
+    def _pull_stream(
         self, model: str, payload: dict[str, Any]
     ) -> AsyncGenerator[PullProgress, None]:
-        async with self._stream("/api/pull", payload, model=model) as lines:
+        return self._ndjson_stream(
+            "/api/pull", payload, model, wire.pull_progress, lambda step: step.status == "success"
+        )
+
+    async def _ndjson_stream(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        model: str,
+        parse: Callable[[dict[str, Any]], _Item],
+        is_last: Callable[[_Item], bool],
+    ) -> AsyncGenerator[_Item, None]:
+        """Each line parsed into a typed result until the last one; a body that ends before it
+        is a lost stream."""
+        async with self._stream(path, payload, model=model) as lines:
             while (line := await lines.next()) is not None:
-                progress = wire.parse(
-                    functools.partial(wire.pull_progress, line), host=self.host, streaming=True
-                )
-                yield progress
-                if progress.status == "success":
+                item = wire.parse(functools.partial(parse, line), host=self.host, streaming=True)
+                yield item
+                if is_last(item):
                     return
         raise OllamaStreamError(_LOST, host=self.host, status=200)
 
