@@ -54,6 +54,17 @@ class SiteSettings(models.Model):
         default=False,
         help_text="Admins can open any user's conversation read-only; every opening is recorded.",
     )
+    default_model = models.CharField(
+        "default model for new chats",
+        max_length=200,
+        blank=True,
+        help_text="Preselected for someone who has not chatted yet; empty: the first model listed.",
+    )
+    # Admins always see every model; the rule is about what members may pick and send to.
+    restrict_member_models = models.BooleanField(
+        "members may use only the chosen models", default=False
+    )
+    member_models = models.JSONField("models members may use", default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

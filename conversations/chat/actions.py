@@ -30,6 +30,7 @@ from conversations.chat.generation import (
     control_group,
     conversation_group,
 )
+from conversations.chat.model_access import cannot_chat, load_model_access
 from conversations.chat.titles import first_words
 from conversations.chat.turn import StartedTurn, TurnSettings
 from conversations.models import Conversation, Message
@@ -116,6 +117,8 @@ async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
     choice = catalog.find(model)
     if catalog.reachable and choice is None:
         raise ChatRefused(_not_installed(model, catalog))
+    if problem := cannot_chat(choice):
+        raise ChatRefused(problem)
     return TurnSettings(
         model=choice.name if choice else model,
         system_prompt=form.cleaned_data["system_prompt"],
@@ -157,6 +160,9 @@ def _begin_turn(
         messages.reap_expired()
         if messages.live_streaming().exists():
             raise ChatRefused(BUSY)
+        # Checked here, in the turn's one transaction, so a send costs no extra database trip.
+        if problem := load_model_access().refusal(user, turn_settings.model):
+            raise ChatRefused(problem)
         if problem := claim_turn(user):
             raise ChatRefused(problem)
         history = list(messages.order_by("created_at", "-role"))

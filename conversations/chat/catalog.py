@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from chatsite.ollama import (
     InstalledModel,
@@ -22,8 +23,30 @@ from chatsite.ollama import (
 class ModelChoice:
     name: str
     parameter_size: str
-    thinking: bool
+    family: str
+    size: int
+    # Empty when the server reports none (old Ollama): such a model is assumed to chat.
+    capabilities: frozenset[str]
     hosts: tuple[str, ...]
+
+    @property
+    def thinking(self) -> bool:
+        return "thinking" in self.capabilities
+
+    @property
+    def can_chat(self) -> bool:
+        """Embedding-only models (no `completion` capability) are never offered for chat."""
+        return not self.capabilities or "completion" in self.capabilities
+
+    @property
+    def vision(self) -> bool:
+        return "vision" in self.capabilities
+
+    @property
+    def facts(self) -> str:
+        """What the picker shows beside the name: family, parameters, size on disk."""
+        size = filesizeformat(self.size) if self.size else ""
+        return " · ".join(fact for fact in (self.family, self.parameter_size, size) if fact)
 
 
 @dataclass(frozen=True)
@@ -49,6 +72,10 @@ class ModelCatalog:
     @property
     def host(self) -> str:
         return ", ".join(server.host for server in self.servers)
+
+    @property
+    def chat_models(self) -> tuple[ModelChoice, ...]:
+        return tuple(m for m in self.models if m.can_chat)
 
     def find(self, name: str) -> ModelChoice | None:
         wanted = normalise_model_name(name)
@@ -107,14 +134,16 @@ async def _load(hosts: tuple[str, ...]) -> ModelCatalog:
     answers = await asyncio.gather(*(_server_models(host) for host in hosts))
     merged: dict[str, ModelChoice] = {}
     for status, models in answers:
-        for name, parameter_size, thinking in models:
-            key = normalise_model_name(name)
+        for model, capabilities in models:
+            key = normalise_model_name(model.name)
             known = merged.get(key)
             hosts = (*known.hosts, status.host) if known else (status.host,)
             merged[key] = ModelChoice(
-                name=known.name if known else name,
-                parameter_size=parameter_size,
-                thinking=thinking or bool(known and known.thinking),
+                name=known.name if known else model.name,
+                parameter_size=model.details.parameter_size,
+                family=model.details.family,
+                size=model.size,
+                capabilities=frozenset(capabilities) | (known.capabilities if known else set()),
                 hosts=hosts,
             )
     return ModelCatalog(
@@ -122,25 +151,23 @@ async def _load(hosts: tuple[str, ...]) -> ModelCatalog:
     )
 
 
-async def _server_models(host: str) -> tuple[HostStatus, list[tuple[str, str, bool]]]:
+async def _server_models(
+    host: str,
+) -> tuple[HostStatus, list[tuple[InstalledModel, tuple[str, ...]]]]:
     try:
         async with OllamaClient(host) as client:
             installed = await client.list_models()
-            thinking = await asyncio.gather(*(_supports_thinking(client, m) for m in installed))
+            capabilities = await asyncio.gather(*(_capabilities(client, m) for m in installed))
     except OllamaError as error:
         return HostStatus(host, str(error)), []
-    models = [
-        (m.name, m.details.parameter_size, can_think)
-        for m, can_think in zip(installed, thinking, strict=True)
-    ]
-    return HostStatus(host), models
+    return HostStatus(host), list(zip(installed, capabilities, strict=True))
 
 
-async def _supports_thinking(client: OllamaClient, model: InstalledModel) -> bool:
+async def _capabilities(client: OllamaClient, model: InstalledModel) -> tuple[str, ...]:
     # Newer servers list capabilities in /api/tags; older ones only in /api/show.
     if model.capabilities:
-        return "thinking" in model.capabilities
+        return model.capabilities
     try:
-        return (await client.show(model.name)).supports_thinking
+        return (await client.show(model.name)).capabilities
     except OllamaError:
-        return False
+        return ()

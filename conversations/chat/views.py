@@ -17,6 +17,7 @@ from chatsite.accounts.requests import AccountRequest
 from conversations.chat import actions as chat
 from conversations.chat.catalog import ModelCatalog, load_catalog
 from conversations.chat.frames import message_contexts
+from conversations.chat.model_access import aload_model_access
 from conversations.models import Conversation, Message
 
 # The sidebar: pinned first, archived hidden (they stay on the history page).
@@ -111,6 +112,7 @@ async def _page_context(
 ) -> dict[str, Any]:
     owned = Conversation.objects.for_user(user)
     catalog: ModelCatalog = await load_catalog()
+    access = await aload_model_access()
     found: list[Message] = []
     if conversation is not None:
         thread = Message.objects.for_user(user).filter(conversation=conversation)
@@ -123,7 +125,9 @@ async def _page_context(
         "conversation": conversation,
         "conversations": [c async for c in owned.in_sidebar().only(*SIDEBAR_FIELDS)[:100]],
         "catalog": catalog,
-        "selected_model": (draft or {}).get("model") or (last_used.model if last_used else ""),
+        "model_choices": access.choices_for(user, catalog),
+        "selected_model": (draft or {}).get("model")
+        or (last_used.model if last_used else access.default_model),
         "thread": thread_items,
         "streaming": streaming,
         "draft": draft or {},
