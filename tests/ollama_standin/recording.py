@@ -25,6 +25,7 @@ class RecordedRequest:
     ended: bool = False  # the server is done with this request, whatever the outcome
     status: int | None = None
     tokens: int = 0  # chat/generate tokens written for this request
+    applied_system: str = ""  # the model's own SYSTEM, put first by the server (workshop.py)
 
 
 class Recording:

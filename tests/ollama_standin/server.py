@@ -19,6 +19,7 @@ from .failures import Failure
 from .recording import RecordedRequest
 from .registry import Loaded, Model
 from .scripts import ChatScript, PullScript, Scripts
+from .workshop import WorkshopState
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class OllamaStandin(Endpoints):
         self._raw: dict[str, list[tuple[int, bytes, str]]] = {}
         self._requests: list[RecordedRequest] = []
         self._tokens_sent = 0
+        self._workshop = WorkshopState()
 
     # -- lifecycle --------------------------------------------------------------------------
 
