@@ -28,6 +28,7 @@ from .errors import (
 from .results import (
     ChatChunk,
     ChatMessage,
+    CreateRequest,
     GenerateResult,
     InstalledModel,
     ModelInfo,
@@ -355,6 +356,26 @@ class OllamaClient:
             status=200,
             sentence=f"Ollama at {self.host} went silent for more than {seconds} mid-reply",
         )
+
+    # -- making models ----------------------------------------------------------------------
+
+    def create(self, request: CreateRequest) -> AsyncGenerator[PullProgress, None]:
+        """Stream a create's status lines until "success"; a base that is not installed is
+        pulled first (its progress lines come too). An {"error"} line raises OllamaStreamError
+        with Ollama's message."""
+        self._require_open()
+        return self._ndjson_stream(
+            "/api/create",
+            request.payload(),
+            request.model,
+            wire.pull_progress,
+            lambda step: step.status == "success",
+        )
+
+    async def copy(self, source: str, destination: str) -> None:
+        """Copy a model under a new name (an existing model of that name is replaced)."""
+        payload = {"source": source, "destination": destination}
+        await self._call("POST", "/api/copy", payload, model=source)
 
 
 @functools.cache

@@ -108,7 +108,32 @@ class GenerateResult:
 
 @dataclass(frozen=True)
 class PullProgress:
+    """One line of a pull's or a create's progress (a create of a missing base pulls it)."""
+
     status: str
     digest: str | None
     total: int | None
     completed: int | None
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A model made from an installed one (Ollama's JSON create): only what is set is sent;
+    `parameters` are Modelfile PARAMETERs (`stop` a list of strings)."""
+
+    model: str
+    base: str
+    system: str = ""
+    parameters: Mapping[str, Any] | None = None
+    template: str = ""
+    license: str = ""
+    quantize: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"model": self.model, "from": self.base, "stream": True}
+        for key in ("system", "template", "license", "quantize"):
+            if value := getattr(self, key):
+                payload[key] = value
+        if self.parameters:
+            payload["parameters"] = dict(self.parameters)
+        return payload
