@@ -1,5 +1,6 @@
-"""The model library's records: pulls (state and progress, owned by one process at a time) and
-the audit log of every pull, delete and unload, each on the Ollama server it names."""
+"""The model library's records: model jobs, pulls and creates (state and progress, owned by one
+process at a time), and the audit log of every pull, create, copy, delete and unload, each on the
+Ollama server it names."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from chatsite.jobs import lapsed_lease, released_lease, taken_lease
+from chatsite.ollama import CreateRequest
 
 if TYPE_CHECKING:
     from chatsite.accounts.models import User
 
 INTERRUPTED_ERROR = "The pull was interrupted: the server process running it stopped."
+CREATE_INTERRUPTED_ERROR = (
+    "The create was interrupted: the server process running it stopped. Check the model list "
+    "before creating it again."
+)
 
 
 class PullQuerySet(models.QuerySet["Pull"]):
@@ -28,9 +34,18 @@ class PullQuerySet(models.QuerySet["Pull"]):
         done = self.exclude(state=Pull.State.RUNNING).select_related("started_by")
         return running + list(done.order_by("-finished_at")[:finished])
 
-    def start_or_join(self, name: str, user: User, *, host: str, lease: float) -> tuple[Pull, bool]:
-        """The running pull of `name` on the server `host`, created if there is none:
-        (pull, created). The same model on another server is another pull.
+    def start_or_join(
+        self,
+        name: str,
+        user: User,
+        *,
+        host: str,
+        lease: float,
+        kind: str = "pull",
+        request: dict[str, Any] | None = None,
+    ) -> tuple[Pull, bool]:
+        """The running job (pull or create) of `name` on the server `host`, created if there is
+        none: (job, created). The same model on another server is another job.
 
         The partial unique constraint makes this hold across processes: of two inserts racing
         for one (server, name), the second fails and joins the first.
@@ -45,6 +60,8 @@ class PullQuerySet(models.QuerySet["Pull"]):
                     pull = self.create(
                         host=host,
                         name=name,
+                        kind=kind,
+                        request=request or {},
                         started_by=user,
                         **taken_lease(lease),
                     )
@@ -63,23 +80,31 @@ class PullQuerySet(models.QuerySet["Pull"]):
         expired = lapsed_lease(now)
         reaped = []
         for pull in self.running().filter(expired).select_related("started_by"):
+            error = CREATE_INTERRUPTED_ERROR if pull.is_create else INTERRUPTED_ERROR
             claimed = (
                 self.filter(pk=pull.pk, state=Pull.State.RUNNING)
                 .filter(expired)
                 .update(
                     state=Pull.State.FAILED,
-                    error=INTERRUPTED_ERROR,
+                    error=error,
                     finished_at=now,
                     **released_lease(),
                 )
             )
             if claimed:
-                pull.state, pull.error, pull.finished_at = Pull.State.FAILED, INTERRUPTED_ERROR, now
+                pull.state, pull.error, pull.finished_at = Pull.State.FAILED, error, now
                 reaped.append(pull)
         return reaped
 
 
 class Pull(models.Model):
+    """A job that brings a model onto a server: a pull from the registry, or a create from an
+    installed model (which streams the same progress lines, and pulls a missing base first)."""
+
+    class Kind(models.TextChoices):
+        PULL = "pull", "Pull"
+        CREATE = "create", "Create"
+
     class State(models.TextChoices):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
@@ -89,10 +114,15 @@ class Pull(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     host = models.CharField(max_length=300, help_text="The Ollama server pulling the model.")
     name = models.CharField(max_length=500, help_text="Normalised: lower-case, with a tag.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PULL)
+    # A create's request as sent (see chatsite.ollama.CreateRequest); empty for a pull.
+    request = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
     status = models.CharField(max_length=300, blank=True, help_text="Ollama's latest status line.")
     # {digest: {"total": bytes, "completed": bytes}}, in the order Ollama announced the layers.
     layers = models.JSONField(default=dict, blank=True)
+    # Ollama's status lines as they changed (the latest last), for the card of a create.
+    lines = models.JSONField(default=list, blank=True)
     completed = models.PositiveBigIntegerField(default=0)
     total = models.PositiveBigIntegerField(default=0)
     bytes_per_second = models.PositiveBigIntegerField(null=True, blank=True)
@@ -119,11 +149,22 @@ class Pull(models.Model):
         indexes = [models.Index(fields=["state", "finished_at"])]
 
     def __str__(self) -> str:
-        return f"pull of {self.name} on {self.host} ({self.state})"
+        return f"{self.kind} of {self.name} on {self.host} ({self.state})"
 
     @property
     def is_running(self) -> bool:
         return self.state == self.State.RUNNING
+
+    @property
+    def is_create(self) -> bool:
+        return self.kind == self.Kind.CREATE
+
+    @property
+    def base(self) -> str:
+        return str(self.request.get("base", ""))
+
+    def create_request(self) -> CreateRequest:
+        return CreateRequest(model=self.name, **self.request)
 
     @property
     def percent(self) -> int:
@@ -163,6 +204,8 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
         PULL = "pull", "Pull"
+        CREATE = "create", "Create"
+        COPY = "copy", "Copy"
         DELETE = "delete", "Delete"
         UNLOAD = "unload", "Unload"
 

@@ -1,9 +1,11 @@
-"""The pull task: Ollama's pull stream -> throttled progress frames to the models group.
+"""The model job task: Ollama's pull or create stream -> throttled progress frames to the models
+group.
 
-A pull belongs to no socket and no request. It streams progress from the Ollama server its row
-names, sends a few frames a second to every admin on the models page, writes its progress to its
-row about once a second (renewing its lease), and stops when asked on the channel layer, closing
-the stream to Ollama.
+A job belongs to no socket and no request. It streams progress from the Ollama server its row
+names (a create's status lines have the pull's shape, and a create pulls a missing base first),
+sends a few frames a second to every admin on the models page, writes its progress to its row
+about once a second (renewing its lease), and stops when asked on the channel layer, closing the
+stream to Ollama.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -58,11 +60,17 @@ class Canceller:
     username: str
 
 
+# Status lines kept for a job's card: a create sends a handful, a pull one per layer.
+MAX_LINES = 40
+
+
 class Transfer:
-    """Progress as Ollama reports it, and the download speed over a sliding window."""
+    """Progress as Ollama reports it, the status lines as they changed, and the download speed
+    over a sliding window."""
 
     def __init__(self, speed_window: float) -> None:
         self.status = ""
+        self.lines: list[str] = []
         self.layers: dict[str, dict[str, int]] = {}
         self.speed_window = speed_window
         self._samples: deque[tuple[float, int]] = deque()
@@ -77,6 +85,8 @@ class Transfer:
 
     def apply(self, progress: PullProgress, now: float) -> None:
         self.status = progress.status
+        if not self.lines or self.lines[-1] != progress.status:
+            self.lines = [*self.lines, progress.status][-MAX_LINES:]
         if progress.digest and progress.total:
             done = min(progress.completed or 0, progress.total)
             self.layers[progress.digest] = {"total": progress.total, "completed": done}
@@ -101,12 +111,31 @@ class Transfer:
 def describe_failure(name: str, error: OllamaError) -> str:
     """Ollama's error in plain words, with its own text kept for whoever debugs it."""
     if isinstance(error, OllamaStreamError):
-        if "manifest" in error.message and "does not exist" in error.message:
+        if _unknown_manifest(error):
             return f"Ollama's registry has no model called {name} (Ollama said: {error.message})."
         return f"Ollama could not pull {name}: {error.message}."
     if error.status == 400:
         return f"Ollama refused to pull {name}: {error.message}."
     return str(error)
+
+
+def describe_create_failure(name: str, base: str, error: OllamaError) -> str:
+    """A create's failure: a base that is gone (Ollama tried to pull it), or Ollama's reason."""
+    if isinstance(error, OllamaStreamError):
+        if _unknown_manifest(error):
+            return (
+                f"Could not create {name}: the base model {base} is not installed on this "
+                f"server, and Ollama's registry has none by that name (Ollama said: "
+                f"{error.message})."
+            )
+        return f"Ollama could not create {name}: {error.message}."
+    if error.status == 400:
+        return f"Ollama refused to create {name}: {error.message}."
+    return f"Could not create {name}. {error}."
+
+
+def _unknown_manifest(error: OllamaError) -> bool:
+    return "manifest" in error.message and "does not exist" in error.message
 
 
 class PullTask(LeasedJob):
@@ -145,15 +174,25 @@ class PullTask(LeasedJob):
         try:
             async with (
                 self.client_factory(self.pull.host) as client,
-                contextlib.aclosing(client.pull(self.pull.name)) as steps,
+                contextlib.aclosing(self._steps(client)) as steps,
             ):
                 async for step in steps:
                     self.transfer.apply(step, loop.time())
                     self.dirty.set()
         except OllamaError as error:
-            return Pull.State.FAILED, describe_failure(self.pull.name, error)
+            return Pull.State.FAILED, self._failure(error)
         self.transfer.finish()
         return Pull.State.SUCCEEDED, ""
+
+    def _steps(self, client: OllamaClient) -> AsyncGenerator[PullProgress, None]:
+        if self.pull.is_create:
+            return client.create(self.pull.create_request())
+        return client.pull(self.pull.name)
+
+    def _failure(self, error: OllamaError) -> str:
+        if self.pull.is_create:
+            return describe_create_failure(self.pull.name, self.pull.base, error)
+        return describe_failure(self.pull.name, error)
 
     async def send_frames(self) -> None:
         """The first change goes out at once, later ones at most every frame_interval."""
@@ -169,6 +208,7 @@ class PullTask(LeasedJob):
     def _take_progress(self) -> None:
         pull, transfer = self.pull, self.transfer
         pull.status = transfer.status
+        pull.lines = list(transfer.lines)
         pull.layers = {digest: dict(layer) for digest, layer in transfer.layers.items()}
         pull.completed, pull.total = transfer.completed, transfer.total
         pull.bytes_per_second = transfer.bytes_per_second()
@@ -179,6 +219,7 @@ class PullTask(LeasedJob):
         pull = self.pull
         await Pull.objects.filter(pk=pull.pk, state=Pull.State.RUNNING).aupdate(
             status=pull.status,
+            lines=pull.lines,
             layers=pull.layers,
             completed=pull.completed,
             total=pull.total,
@@ -192,7 +233,7 @@ class PullTask(LeasedJob):
     async def fail_unexpectedly(self) -> None:
         await Pull.objects.filter(pk=self.pull.pk, state=Pull.State.RUNNING).aupdate(
             state=Pull.State.FAILED,
-            error="The pull stopped because of an internal error; see the server log.",
+            error=f"The {self.pull.kind} stopped because of an internal error; see the server log.",
             finished_at=timezone.now(),
             **released_lease(),
         )
@@ -209,6 +250,7 @@ class PullTask(LeasedJob):
             state=state,
             error=error,
             status=pull.status,
+            lines=pull.lines,
             layers=pull.layers,
             completed=pull.completed,
             total=pull.total,
@@ -233,18 +275,25 @@ class PullTask(LeasedJob):
         actor: User | Canceller | None = pull.started_by
         detail = error
         if state == Pull.State.SUCCEEDED:
-            detail = f"{filesizeformat(pull.total)} downloaded" if pull.total else ""
+            if pull.is_create:
+                detail = f"from {pull.base}"
+            else:
+                detail = f"{filesizeformat(pull.total)} downloaded" if pull.total else ""
         elif state == Pull.State.CANCELLED:
             actor, detail = self.cancelled_by, f"cancelled at {pull.percent}%"
-        await audit.record(actor, audit.Action.PULL, pull.name, state, detail, host=pull.host)
+        await audit.record(actor, audit_action(pull), pull.name, state, detail, host=pull.host)
+
+
+def audit_action(pull: Pull) -> str:
+    return audit.Action.CREATE if pull.is_create else audit.Action.PULL
 
 
 async def reap_interrupted() -> None:
-    """Fail the pulls whose process died (their lease lapsed), log them, tell the page."""
+    """Fail the jobs whose process died (their lease lapsed), log them, tell the page."""
     reaped = await sync_to_async(Pull.objects.reap_expired)()
     for pull in reaped:
         await audit.record(
-            pull.started_by, audit.Action.PULL, pull.name, pull.state, pull.error, host=pull.host
+            pull.started_by, audit_action(pull), pull.name, pull.state, pull.error, host=pull.host
         )
     if reaped:
         await frames.broadcast(await frames.pull_list())

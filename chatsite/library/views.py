@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chatsite.accounts.decorators import admin_required
 from chatsite.accounts.requests import AccountRequest
 from chatsite.library import actions, frames
-from chatsite.library.forms import ModelNameForm, PullForm
+from chatsite.library.forms import CopyForm, CreateModelForm, ModelNameForm, PullForm
 from chatsite.library.inventory import fetch_inventories, fetch_inventory
 from chatsite.library.models import AuditEntry, Pull
 from chatsite.library.pulls import reap_interrupted
@@ -27,7 +27,7 @@ from chatsite.ollama import ModelNotFound, OllamaClient, OllamaError
 @admin_required
 @require_GET
 async def index(request: AccountRequest) -> HttpResponse:
-    return render(request, "library/index.html", await _page_context(PullForm()))
+    return render(request, "library/index.html", await _page_context())
 
 
 @admin_required
@@ -54,6 +54,58 @@ async def pull(request: AccountRequest) -> HttpResponse:
         await frames.pull_list(oob=True),
     ]
     return HttpResponse("".join(fragments))
+
+
+@admin_required
+@require_POST
+async def create(request: AccountRequest) -> HttpResponse:
+    """Create a model from an installed one; it streams on the page like a pull."""
+    form = CreateModelForm(request.POST)
+    if form.is_valid():
+        host = form.cleaned_data["host"]
+        try:
+            job = await actions.start_create(await request.auser(), host, form.create_request())
+        except actions.ActionFailed as failure:
+            form.add_error(None, str(failure))
+    if not form.is_valid():
+        if request.htmx:
+            return HttpResponse(await _create_form(request, form))
+        return render(request, "library/index.html", await _page_context(create=form), status=400)
+    text = f"Creating {job.name} from {job.base}{actions.on_server(host)}. It carries on if you "
+    text += "leave this page."
+    if not request.htmx:
+        messages.success(request, text)
+        return redirect("library:index")
+    fragments = [
+        await _create_form(request, CreateModelForm(initial={"host": host})),
+        frames.notice(text),
+        await frames.pull_list(oob=True),
+    ]
+    return HttpResponse("".join(fragments))
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+async def copy(request: AccountRequest, name: str) -> HttpResponse:
+    """GET asks for the new name; POST copies the model (`host` as for delete)."""
+    source = _model_on_server(request, name)
+    if not source.is_valid():
+        return _outcome(request, source.refusal(), failed=True)
+    host = source.cleaned_data["host"]
+    form = CopyForm(request.POST if request.method == "POST" else None, initial={"host": host})
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = await actions.copy_model(
+                await request.auser(), host, name, form.cleaned_data["destination"]
+            )
+        except actions.ActionFailed as failure:
+            form.add_error(None, str(failure))
+        else:
+            return _outcome(request, text)
+    status = 400 if form.errors else 200
+    return render(
+        request, "library/copy.html", {"name": name, "host": host, "form": form}, status=status
+    )
 
 
 @admin_required
@@ -140,10 +192,19 @@ def _pull_form(request: AccountRequest, form: PullForm) -> str:
     return render_to_string("library/partials/pull_form.html", context, request=request)
 
 
-async def _page_context(form: PullForm) -> dict[str, Any]:
+async def _create_form(request: AccountRequest, form: CreateModelForm) -> str:
+    """The create form, out of band, with the bases each server has now."""
+    context = {"create_form": form, "inventories": await fetch_inventories(), "oob": True}
+    return render_to_string("library/partials/create_form.html", context, request=request)
+
+
+async def _page_context(
+    form: PullForm | None = None, *, create: CreateModelForm | None = None
+) -> dict[str, Any]:
     await reap_interrupted()
     return {
-        "form": form,
+        "form": form or PullForm(),
+        "create_form": create or CreateModelForm(),
         "inventories": await fetch_inventories(),
         "pulls": await sync_to_async(Pull.objects.for_page)(),
         "entries": [entry async for entry in AuditEntry.objects.latest_first()],
