@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 
@@ -50,11 +53,66 @@ class NewAccountForm(SignUpForm):
 
 
 class SiteSettingsForm(forms.ModelForm):
+    """The site's choices. `chat_models` are the names of the installed models that can chat;
+    models already chosen stay choices even while Ollama is down, so a save keeps them."""
+
+    restrict_member_models = forms.TypedChoiceField(
+        label="Models members may use",
+        choices=[(False, "All models"), (True, "Only the models chosen below")],
+        coerce=lambda value: value in (True, "True"),
+        widget=forms.RadioSelect,
+        required=False,  # left out (an older form): all models
+        empty_value=False,
+    )
+    member_models = forms.MultipleChoiceField(
+        label="Chosen models", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
     class Meta:
         model = SiteSettings
-        fields = ("signup_mode", "admin_review")
+        fields = (
+            "signup_mode",
+            "admin_review",
+            "default_model",
+            "restrict_member_models",
+            "member_models",
+        )
         labels = {
             "signup_mode": "Sign-up",
             "admin_review": "Let admins open any user's conversation (read-only, recorded)",
         }
         widgets = {"signup_mode": forms.RadioSelect}
+
+    def __init__(self, *args: Any, chat_models: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        site = self.instance
+        chosen = [str(name) for name in site.member_models]
+        names = list(dict.fromkeys([*chat_models, *chosen]))
+        self.fields["member_models"].choices = [(name, name) for name in names]  # type: ignore[attr-defined]  # a ChoiceField
+        defaults = list(
+            dict.fromkeys([*chat_models, *([site.default_model] if site.default_model else [])])
+        )
+        self.fields["default_model"] = forms.ChoiceField(
+            label="Default model for new chats",
+            required=False,
+            choices=[("", "The first model listed"), *((name, name) for name in defaults)],
+            help_text="Preselected for someone who has not chatted yet.",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("restrict_member_models"):
+            chosen = data.get("member_models") or []
+            if not chosen:
+                self.add_error(
+                    "member_models",
+                    "Choose at least one model members may use, or let them use all models.",
+                )
+            default = data.get("default_model")
+            if default and default not in chosen:
+                self.add_error(
+                    "default_model",
+                    f"Members may not use {default}: choose it below too, or pick another "
+                    "default model.",
+                )
+        return data

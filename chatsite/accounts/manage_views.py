@@ -6,6 +6,7 @@ answer htmx with the refreshed row and plain form posts with a redirect to the l
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from axes.utils import reset as reset_lockouts
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
@@ -22,6 +23,7 @@ from chatsite.accounts.forms import NewAccountForm, SiteSettingsForm
 from chatsite.accounts.live import revoke_sockets
 from chatsite.accounts.models import AdminReviewRecord, LastAdminError, SiteSettings, User
 from chatsite.accounts.requests import AccountRequest
+from conversations.chat.catalog import load_catalog
 from conversations.chat.fair_use import generating_now
 
 REVIEW_LOG_PER_PAGE = 100
@@ -162,16 +164,23 @@ def user_delete(request: AccountRequest, pk: int) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def site_settings(request: AccountRequest) -> HttpResponse:
-    form = SiteSettingsForm(request.POST or None, instance=SiteSettings.load())
+    catalog = async_to_sync(load_catalog)()
+    form = SiteSettingsForm(
+        request.POST or None,
+        instance=SiteSettings.load(),
+        chat_models=[choice.name for choice in catalog.chat_models],
+    )
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         review = "on" if saved.admin_review else "off"
+        models = f"only {len(saved.member_models)}" if saved.restrict_member_models else "all"
         messages.success(
             request,
-            f"Saved. Sign-up is now {saved.get_signup_mode_display()}. Admin review is {review}.",
+            f"Saved. Sign-up is now {saved.get_signup_mode_display()}. Admin review is {review}. "
+            f"Members may use {models} models.",
         )
         return redirect("accounts:site_settings")
-    return render(request, "accounts/site_settings.html", {"form": form})
+    return render(request, "accounts/site_settings.html", {"form": form, "catalog": catalog})
 
 
 @admin_required
