@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "chatsite.accounts",
     "chatsite.library",
     "conversations",
+    "conversations.assistants",
 ]
 
 MIDDLEWARE = [

@@ -79,6 +79,17 @@ class Conversation(models.Model):
     # Ollama options chosen for this conversation (temperature, num_ctx, num_predict, top_p, seed).
     options = models.JSONField(default=dict, blank=True)
     think = models.BooleanField(default=True)
+    # The assistant a conversation started from: its name and settings are copied at that
+    # moment, so editing or deleting the assistant later rewrites nothing here.
+    assistant = models.ForeignKey(
+        "assistants.Assistant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    assistant_name = models.CharField(max_length=100, blank=True)
+    assistant_settings = models.JSONField(default=dict, blank=True)
     pinned = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -19,6 +19,7 @@ from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
+from conversations.assistants.models import Assistant
 from conversations.chat import frames
 from conversations.chat.catalog import ModelCatalog, load_catalog
 from conversations.chat.fair_use import claim_turn
@@ -52,15 +53,26 @@ class ChatRefused(Exception):
 
 
 async def send_message(
-    user: User, conversation: Conversation | None, data: Mapping[str, Any]
+    user: User,
+    conversation: Conversation | None,
+    data: Mapping[str, Any],
+    *,
+    assistant: Assistant | None = None,
 ) -> StartedTurn:
-    """Start a new turn with the user's message; a new conversation when none is given."""
+    """Start a new turn with the user's message; a new conversation when none is given, started
+    from `assistant` when one is given (its settings, not the data's, are used and copied)."""
+    if assistant is not None:
+        data = {**assistant.settings_data(), "message": data.get("message", "")}
     form = SendForm(data)
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
     turn_settings = await _checked_settings(form)
     turn = await _begin_turn(
-        user, conversation, turn_settings, new_text=form.cleaned_data["message"]
+        user,
+        conversation,
+        turn_settings,
+        new_text=form.cleaned_data["message"],
+        assistant=assistant if conversation is None else None,
     )
     await _announce_and_start(turn, turn_settings)
     return turn
@@ -142,6 +154,7 @@ def _begin_turn(
     new_text: str | None = None,
     replace_last_reply: bool = False,
     edit: tuple[uuid.UUID, str] | None = None,
+    assistant: Assistant | None = None,
 ) -> StartedTurn:
     """Store the user's side of a turn and the reply placeholder, atomically.
 
@@ -150,7 +163,7 @@ def _begin_turn(
     with transaction.atomic():
         if conversation is None:
             conversation = Conversation.objects.create(
-                owner=user, title=first_words(new_text or "")
+                owner=user, title=first_words(new_text or ""), **_started_from(assistant)
             )
         else:
             conversation = (
@@ -191,6 +204,19 @@ def _begin_turn(
         removed_ids=tuple(removed_ids),
         earlier=tuple(history),
     )
+
+
+def _started_from(assistant: Assistant | None) -> dict[str, Any]:
+    """A new conversation's copy of the assistant it starts from, as the assistant is now."""
+    if assistant is None:
+        return {}
+    if not Assistant.objects.filter(pk=assistant.pk).exists():
+        raise ChatRefused("That assistant was deleted a moment ago. Start a chat without it.")
+    return {
+        "assistant": assistant,
+        "assistant_name": assistant.name,
+        "assistant_settings": assistant.snapshot(),
+    }
 
 
 def _apply_user_side(

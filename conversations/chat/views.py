@@ -14,6 +14,8 @@ from django_htmx.http import push_url, reswap, retarget
 
 from chatsite.accounts.models import User
 from chatsite.accounts.requests import AccountRequest
+from conversations.assistants.models import Assistant
+from conversations.assistants.offers import offered, offered_one
 from conversations.chat import actions as chat
 from conversations.chat.catalog import ModelCatalog, load_catalog
 from conversations.chat.frames import message_contexts
@@ -27,9 +29,14 @@ SIDEBAR_FIELDS = ("id", "title", "pinned", "updated_at")
 @login_required
 @require_GET
 async def index(request: AccountRequest) -> HttpResponse:
-    """A new, empty chat; the conversation is created when the first message is sent."""
+    """A new, empty chat; the conversation is created when the first message is sent.
+    `?assistant=<id>` starts it from an assistant the user is offered (404 otherwise)."""
     user = await request.auser()
-    return render(request, "conversations/chat.html", await _page_context(user, None))
+    assistant = None
+    if "assistant" in request.GET:
+        assistant = await _offered_assistant(user, request.GET["assistant"])
+    context = await _page_context(user, None, assistant=assistant)
+    return render(request, "conversations/chat.html", context)
 
 
 @login_required
@@ -45,10 +52,15 @@ async def detail(request: AccountRequest, conversation_id: uuid.UUID) -> HttpRes
 async def create(request: AccountRequest) -> HttpResponse:
     """The first message of a new chat: store it, start the reply, show the conversation."""
     user = await request.auser()
+    assistant = None
+    if request.POST.get("assistant"):
+        assistant = await _offered_assistant(user, request.POST["assistant"])
     try:
-        turn = await chat.send_message(user, None, request.POST)
+        turn = await chat.send_message(user, None, request.POST, assistant=assistant)
     except chat.ChatRefused as refusal:
-        context = await _page_context(user, None, draft=request.POST, errors=refusal.errors)
+        context = await _page_context(
+            user, None, draft=request.POST, errors=refusal.errors, assistant=assistant
+        )
         if request.htmx:
             response = render(request, "conversations/partials/composer.html", context)
             return reswap(retarget(response, "#composer"), "outerHTML")
@@ -77,6 +89,14 @@ async def edit_message(
 ) -> HttpResponse:
     found = await _owned_message(request, conversation_id, message_id, role=Message.Role.USER)
     return render(request, "conversations/partials/edit_message.html", {"message": found})
+
+
+async def _offered_assistant(user: User, pk: str) -> Assistant:
+    access = await aload_model_access()
+    found = await sync_to_async(offered_one)(user, access, pk)
+    if found is None:
+        raise Http404("No such assistant")
+    return found
 
 
 async def _owned_conversation(user: User, conversation_id: uuid.UUID) -> Conversation:
@@ -109,6 +129,7 @@ async def _page_context(
     *,
     draft: Any = None,
     errors: list[str] | None = None,
+    assistant: Assistant | None = None,
 ) -> dict[str, Any]:
     owned = Conversation.objects.for_user(user)
     catalog: ModelCatalog = await load_catalog()
@@ -121,7 +142,10 @@ async def _page_context(
     thread_items = await message_contexts(found)
     streaming = any(m.state == Message.State.STREAMING for m in found)
     last_used = conversation or await owned.only("model").exclude(model="").afirst()
+    new_chat = conversation is None
     return {
+        "assistant": assistant,
+        "assistants": await sync_to_async(offered)(user, access) if new_chat else [],
         "conversation": conversation,
         "conversations": [c async for c in owned.in_sidebar().only(*SIDEBAR_FIELDS)[:100]],
         "catalog": catalog,
@@ -132,12 +156,16 @@ async def _page_context(
         "streaming": streaming,
         "draft": draft or {},
         "errors": errors or [],
-        "settings_values": _settings_values(conversation, draft),
+        "settings_values": _settings_values(conversation, draft, assistant),
         "max_message_chars": chat.max_message_chars(),
     }
 
 
-def _settings_values(conversation: Conversation | None, draft: Any) -> dict[str, Any]:
+def _settings_values(
+    conversation: Conversation | None, draft: Any, assistant: Assistant | None = None
+) -> dict[str, Any]:
+    if assistant is not None:
+        return {**assistant.settings_data(), "think": assistant.think}
     if draft:
         return {key: draft.get(key, "") for key in chat.SETTINGS_KEYS}
     if conversation is None:

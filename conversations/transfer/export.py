@@ -31,7 +31,7 @@ MESSAGE_FIELDS = (
 )  # fmt: skip
 CONVERSATION_FIELDS = (
     "title", "model", "system_prompt", "options", "think", "pinned", "archived", "created_at",
-    "updated_at",
+    "updated_at", "assistant_name", "assistant_settings",
 )  # fmt: skip
 EXPORT_BATCH = 200  # conversations read per query while streaming an export of everything
 

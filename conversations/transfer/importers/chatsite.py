@@ -7,6 +7,7 @@ from typing import Any
 
 from conversations.models import Message
 from conversations.transfer.importers.records import (
+    ASSISTANT_NAME_LENGTH,
     FORMAT_VERSION,
     MAX_NANOSECONDS,
     MAX_TOKENS,
@@ -55,7 +56,23 @@ def _chatsite_conversation(f: Fields) -> ImportedConversation:
         archived=f.boolean("archived", False),
         created_at=f.moment("created_at"),
         updated_at=f.moment("updated_at"),
+        assistant_name=f.text("assistant_name", max_length=ASSISTANT_NAME_LENGTH),
+        assistant_settings=_assistant_settings(f),
     )
+
+
+def _assistant_settings(f: Fields) -> dict[str, Any]:
+    """The settings a conversation copied from its assistant: read as strictly as its own."""
+    raw = f.obj("assistant_settings")
+    if not raw:
+        return {}
+    settings = Fields(raw, f"{f.where}, assistant settings")
+    return {
+        "model": settings.text("model", max_length=MODEL_LENGTH),
+        "system_prompt": settings.text("system_prompt"),
+        "options": valid_options(settings.obj("options"), settings.where),
+        "think": settings.boolean("think", True),
+    }
 
 
 def _chatsite_message(f: Fields) -> ImportedMessage:

@@ -20,6 +20,7 @@ FORMAT_NAME = "chatsite"
 FORMAT_VERSION = 1
 TITLE_LENGTH = 200
 MODEL_LENGTH = 300
+ASSISTANT_NAME_LENGTH = 100
 ERROR_LENGTH = 2_000
 _SYSTEM_PROMPT = ConversationSettingsForm.base_fields["system_prompt"]
 assert isinstance(_SYSTEM_PROMPT, django_forms.CharField) and _SYSTEM_PROMPT.max_length
@@ -67,6 +68,10 @@ class ImportedConversation:
     archived: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The assistant it started from: its name and the settings it copied (never an assistant
+    # of the importing site).
+    assistant_name: str = ""
+    assistant_settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
