@@ -127,6 +127,11 @@ class CreateModelForm(PullForm):
 
     PARAMETERS = ("temperature", "top_p", "top_k", "num_ctx", "repeat_penalty", "seed")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its own ids: the pull form on the same page has a name field too.
+        kwargs.setdefault("auto_id", "create_%s")
+        super().__init__(*args, **kwargs)
+
     def clean_base(self) -> str:
         base: str = self.cleaned_data["base"].strip()
         if not is_valid_model_name(base):
