@@ -61,8 +61,7 @@ class SiteSettingsForm(forms.ModelForm):
         choices=[(False, "All models"), (True, "Only the models chosen below")],
         coerce=lambda value: value in (True, "True"),
         widget=forms.RadioSelect,
-        required=False,  # left out (an older form): all models
-        empty_value=False,
+        required=False,  # left out (an older form): all models, see clean_restrict_member_models
     )
     member_models = forms.MultipleChoiceField(
         label="Chosen models", required=False, widget=forms.CheckboxSelectMultiple
@@ -98,6 +97,9 @@ class SiteSettingsForm(forms.ModelForm):
             choices=[("", "The first model listed"), *((name, name) for name in defaults)],
             help_text="Preselected for someone who has not chatted yet.",
         )
+
+    def clean_restrict_member_models(self) -> bool:
+        return self.cleaned_data["restrict_member_models"] is True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
