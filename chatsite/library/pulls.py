@@ -280,7 +280,8 @@ class PullTask(LeasedJob):
             else:
                 detail = f"{filesizeformat(pull.total)} downloaded" if pull.total else ""
         elif state == Pull.State.CANCELLED:
-            actor, detail = self.cancelled_by, f"cancelled at {pull.percent}%"
+            actor = self.cancelled_by
+            detail = "cancelled" if pull.is_create else f"cancelled at {pull.percent}%"
         await audit.record(actor, audit_action(pull), pull.name, state, detail, host=pull.host)
 
 

@@ -115,7 +115,8 @@ async def cancel_pull(request: AccountRequest, pull_id: uuid.UUID) -> HttpRespon
     if found is None:
         return _outcome(request, "That pull is not running any more.", failed=True)
     where = actions.on_server(found.host)
-    return _outcome(request, f"Cancelling the pull of {found.name}{where}…")
+    job = "creation" if found.is_create else "pull"
+    return _outcome(request, f"Cancelling the {job} of {found.name}{where}…")
 
 
 @admin_required

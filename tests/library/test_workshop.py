@@ -180,3 +180,20 @@ async def test_copy_of_a_model_deleted_meanwhile_says_so(admin_async, ollama):
     response = await admin_async.post(url, {"destination": "mine"}, headers=HTMX)
     assert "Could not copy ghost:latest" in response.content.decode()
     assert "Ollama has no model by that name" in response.content.decode()
+
+
+async def test_cancelling_a_create_closes_the_stream_and_installs_nothing(admin_user, ollama):
+    ollama.script_create(step_delay=30)
+    client = await signed_in(admin_user)
+    await post_create(client)
+    await ollama.await_for(lambda s: s.requests_to("/api/create"))
+    job = await Pull.objects.aget()
+    response = await client.post(reverse("library:cancel_pull", args=[job.id]), headers=HTMX)
+    assert "Cancelling the creation of reviewer:latest" in response.content.decode()
+    await ollama.await_for(lambda s: s.requests_to("/api/create")[0].client_disconnected)
+    assert (await wait_until(lambda: finished("reviewer:latest"))).state == "cancelled"
+    assert (await fetch_inventory(ollama.url)).installed_model("reviewer") is None
+    assert await audit_trail(2) == [
+        ("ada", "create", "reviewer:latest", "started"),
+        ("ada", "create", "reviewer:latest", "cancelled"),
+    ]
