@@ -131,6 +131,7 @@ class CreateModelForm(PullForm):
         # Its own ids: the pull form on the same page has a name field too.
         kwargs.setdefault("auto_id", "create_%s")
         super().__init__(*args, **kwargs)
+        self.fields["name"].label = "Name of the new model"
 
     def clean_base(self) -> str:
         base: str = self.cleaned_data["base"].strip()

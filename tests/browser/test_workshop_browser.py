@@ -30,7 +30,7 @@ def admin_on_models_page(live_site: LiveSite, page: Page, sign_in) -> Page:
 
 def fill_create_form(page: Page, name: str, base: str = "llama3.2:latest") -> None:
     form = page.locator("#create-form")
-    form.get_by_label("Model name").fill(name)
+    form.get_by_label("Name of the new model").fill(name)
     form.get_by_label("Base model").select_option(base)
 
 
@@ -110,7 +110,7 @@ def test_creates_that_cannot_work_say_why_and_leave_nothing_half_done(
     fill_create_form(page, "fresh", base="old:7b")
     page.get_by_role("button", name="Create model").click()
     expect(errors).to_contain_text("The base model old:7b is not installed")
-    expect(errors.get_by_label("Model name")).to_have_value("fresh")  # what was typed is kept
+    expect(errors.get_by_label("Name of the new model")).to_have_value("fresh")  # what was typed is kept
     assert not live_site.ollama.requests_to("/api/create")
     assert not Pull.objects.exists() and not AuditEntry.objects.exists()
 
