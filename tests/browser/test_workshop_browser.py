@@ -110,7 +110,8 @@ def test_creates_that_cannot_work_say_why_and_leave_nothing_half_done(
     fill_create_form(page, "fresh", base="old:7b")
     page.get_by_role("button", name="Create model").click()
     expect(errors).to_contain_text("The base model old:7b is not installed")
-    expect(errors.get_by_label("Name of the new model")).to_have_value("fresh")  # what was typed is kept
+    # What was typed is kept.
+    expect(errors.get_by_label("Name of the new model")).to_have_value("fresh")
     assert not live_site.ollama.requests_to("/api/create")
     assert not Pull.objects.exists() and not AuditEntry.objects.exists()
 
