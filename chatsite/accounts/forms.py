@@ -58,3 +58,13 @@ class SiteSettingsForm(forms.ModelForm):
             "admin_review": "Let admins open any user's conversation (read-only, recorded)",
         }
         widgets = {"signup_mode": forms.RadioSelect}
+
+
+class ThemeForm(forms.ModelForm):
+    """The colour scheme a user picked on their settings page."""
+
+    class Meta:
+        model = User
+        fields = ("theme",)
+        labels = {"theme": "Colour scheme"}
+        widgets = {"theme": forms.RadioSelect}
