@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from chatsite.accounts.models import User
+from chatsite.accounts.models import SiteSettings, User
 from conversations.models import Conversation, Message
 from tests.browser.conftest import LONG_TITLE, UNBROKEN_TITLE, LiveSite
 from tests.factories import make_conversation, make_message, make_user
@@ -38,7 +38,9 @@ def seed_tour(live_site: LiveSite) -> Tour:
     live_site.ollama.add_model("qwen3:8b", family="qwen3", parameter_size="8.2B")
     live_site.ollama.load_model("llama3.2:latest", keep_alive_seconds=280)
     admin = make_user("ada", admin=True, display_name="Ada Admin")
-    make_user("bob")
+    bob = make_user("bob")
+    make_message(make_conversation(bob, title="Bob's plans"), content="Plan my week")
+    SiteSettings.objects.update_or_create(pk=1, defaults={"admin_review": True})
     chat = make_conversation(admin, title=LONG_TITLE, title_settled=True, pinned=True)
     make_message(chat, content="How do I count the words in a large file?")
     make_message(
@@ -66,3 +68,28 @@ def seed_tour(live_site: LiveSite) -> Tour:
         "models": reverse("library:index"),
     }
     return Tour(admin=admin, chat=chat, failed_chat=failed_chat, pages=pages)
+
+
+def more_pages(tour: Tour) -> dict[str, str]:
+    """The rest of what a signed-in admin can open: forms, confirmations, admin pages."""
+    bob = User.objects.get(username="bob")
+    bobs_chat = bob.conversations.get()
+    return {
+        "failed chat": tour.failed_chat.get_absolute_url(),
+        "import and export": reverse("conversations:import"),
+        "delete a conversation": reverse("conversations:delete", args=[tour.chat.id]),
+        "rename a conversation": reverse("conversations:rename", args=[tour.chat.id]),
+        "site settings": reverse("accounts:site_settings"),
+        "review log": reverse("accounts:review_log"),
+        "add an account": reverse("accounts:user_create"),
+        "set a password": reverse("accounts:user_password", args=[bob.pk]),
+        "delete an account": reverse("accounts:user_delete", args=[bob.pk]),
+        "model details": reverse("library:details", args=["qwen3:8b"]),
+        "delete a model": reverse("library:delete", args=["qwen3:8b"]),
+        "change password": reverse("password_change"),
+        "bob's conversations": reverse("conversations:admin_user_conversations", args=[bob.pk]),
+        "admin review": reverse("conversations:admin_review", args=[bobs_chat.id]),
+    }
+
+
+SIGNED_OUT_PAGES = {"sign in": "/accounts/login/", "sign up": "/accounts/signup/"}
