@@ -88,7 +88,9 @@ def my_settings(request: AccountRequest) -> HttpResponse:
     return _my_settings_page(request, ThemeForm(instance=request.user))
 
 
-def _my_settings_page(request: AccountRequest, theme_form: ThemeForm, status: int = 200) -> HttpResponse:
+def _my_settings_page(
+    request: AccountRequest, theme_form: ThemeForm, status: int = 200
+) -> HttpResponse:
     context = {
         "admin_review": SiteSettings.load().admin_review,
         "reviews": AdminReviewRecord.objects.about(request.user)[:MY_REVIEWS_SHOWN],

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -183,9 +183,7 @@ def context_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def page(
-    chromium: Browser, live_site: LiveSite, context_options: dict[str, Any]
-) -> Iterator[Page]:
+def page(chromium: Browser, live_site: LiveSite, context_options: dict[str, Any]) -> Iterator[Page]:
     """A fresh browser context and page per test (no cookies carried between tests).
 
     A test whose pages broke the Content-Security-Policy fails, with what was blocked.

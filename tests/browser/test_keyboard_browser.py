@@ -69,9 +69,7 @@ def test_slash_focuses_search_even_inside_the_folded_menu(page: Page, tour: Tour
     expect(page.get_by_label("Search your conversations")).to_be_focused()
 
 
-def test_typing_a_slash_or_question_mark_in_the_message_box_is_just_text(
-    page: Page, tour: Tour
-):
+def test_typing_a_slash_or_question_mark_in_the_message_box_is_just_text(page: Page, tour: Tour):
     page.goto(tour.pages["chat"])
     box = page.get_by_label("Message", exact=True)
     box.press("/")
@@ -139,7 +137,8 @@ def test_tab_reaches_every_action_on_the_chat_page_with_a_visible_focus_ring(
         if ring["text"] == "Send":
             break
     phone = (page.viewport_size or {}).get("width", 1280) < 500
-    wanted = ["Skip to content", "Rename", "Review", "Markdown", "JSON", "Copy", "Edit", "Regenerate", "Send"]
+    wanted = ["Skip to content", "Rename", "Review", "Markdown", "JSON", "Copy", "Edit"]
+    wanted += ["Regenerate", "Send"]
     wanted += ["Menu", "Chats"] if phone else ["History", "Shortcuts", "Sign out", "New chat"]
     missing = [name for name in wanted if not any(name in text for text in reached)]
     assert not missing, f"not reached by Tab: {missing}; reached: {reached}"

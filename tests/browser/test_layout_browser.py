@@ -5,10 +5,10 @@ until the user picks one, and the page is drawn in it from the first byte."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from chatsite.accounts.models import User
@@ -81,7 +81,7 @@ def test_on_a_phone_the_sidebar_is_a_drawer_that_a_button_opens(page: Page, tour
 
     toggle.click()
     sidebar.get_by_role("link", name="It went wrong").click()
-    expect(page).to_have_url(live_url(page, tour.failed_chat.get_absolute_url()))
+    expect(page).to_have_url(re.compile(re.escape(tour.failed_chat.get_absolute_url()) + "$"))
     expect(page.get_by_role("complementary", name="Conversations")).not_to_be_visible()
     assert fits_window(page)
 
@@ -150,7 +150,9 @@ def test_on_a_phone_tables_become_stacked_rows_that_name_each_value(page: Page, 
 def test_on_a_laptop_the_sidebar_and_navigation_stay_in_view(page: Page, tour: Tour):
     page.goto(tour.pages["chat"])
     expect(page.get_by_role("complementary", name="Conversations")).to_be_in_viewport()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="History")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="History")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Menu")).not_to_be_visible()
     expect(page.get_by_role("button", name="Chats")).not_to_be_visible()
 
@@ -178,9 +180,10 @@ def test_the_scheme_follows_the_device_until_the_user_picks_one_on_the_settings_
     assert '<html lang="en" data-theme="light">' in served
     page.goto(tour.pages["chat"])
     assert background_luminance(page) > 0.9
-    assert page.locator(".codeblock pre .k").first.evaluate(
-        "k => getComputedStyle(k).color"
-    ) != dark_keyword
+    assert (
+        page.locator(".codeblock pre .k").first.evaluate("k => getComputedStyle(k).color")
+        != dark_keyword
+    )
 
 
 @pytest.mark.parametrize("context_options", [{**DESKTOP, "color_scheme": "light"}])
@@ -202,16 +205,10 @@ def test_phone_and_dark_screenshots_for_the_readme(
     if phone:
         page.screenshot(path=str(screenshot_dir / "chat-phone-dark.png"))
         page.get_by_role("button", name="Chats").click()
-        page.wait_for_function("() => document.getElementById('sidebar').getBoundingClientRect().left === 0")
+        page.wait_for_function(
+            "() => document.getElementById('sidebar').getBoundingClientRect().left === 0"
+        )
         page.screenshot(path=str(screenshot_dir / "drawer-phone-dark.png"))
     else:
         page.screenshot(path=str(screenshot_dir / "chat-dark.png"))
     assert fits_window(page)
-
-
-def live_url(page: Page, path: str) -> str:
-    return page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + path
-
-
-def test_reverse_names_used_by_the_tour_exist():
-    assert reverse("accounts:set_theme") == "/accounts/settings/theme/"

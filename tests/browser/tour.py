@@ -43,9 +43,7 @@ def seed_tour(live_site: LiveSite) -> Tour:
     SiteSettings.objects.update_or_create(pk=1, defaults={"admin_review": True})
     chat = make_conversation(admin, title=LONG_TITLE, title_settled=True, pinned=True)
     make_message(chat, content="How do I count the words in a large file?")
-    make_message(
-        chat, role=Message.Role.ASSISTANT, content=CODE_REPLY, model="llama3.2:latest"
-    )
+    make_message(chat, role=Message.Role.ASSISTANT, content=CODE_REPLY, model="llama3.2:latest")
     failed_chat = make_conversation(admin, title="It went wrong", title_settled=True)
     make_message(failed_chat, content="Tell me a story")
     make_message(
