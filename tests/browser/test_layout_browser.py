@@ -201,7 +201,6 @@ def test_phone_and_dark_screenshots_for_the_readme(
     phone = context_options is DARK_PHONE
     page.goto(tour.pages["chat"])
     expect(page.locator(".codeblock").first).to_be_visible()
-    page.locator(".codeblock").first.scroll_into_view_if_needed()
     if phone:
         page.screenshot(path=str(screenshot_dir / "chat-phone-dark.png"))
         page.get_by_role("button", name="Chats").click()

@@ -57,6 +57,7 @@ def seed_tour(live_site: LiveSite) -> Tour:
     make_conversation(admin, title=UNBROKEN_TITLE, title_settled=True, archived=True)
     pages = {
         "chat": chat.get_absolute_url(),
+        "failed chat": failed_chat.get_absolute_url(),
         "new chat": reverse("conversations:index"),
         "history": reverse("conversations:history"),
         "search": reverse("conversations:search") + "?q=words",
@@ -73,7 +74,6 @@ def more_pages(tour: Tour) -> dict[str, str]:
     bob = User.objects.get(username="bob")
     bobs_chat = bob.conversations.get()
     return {
-        "failed chat": tour.failed_chat.get_absolute_url(),
         "import and export": reverse("conversations:import"),
         "delete a conversation": reverse("conversations:delete", args=[tour.chat.id]),
         "rename a conversation": reverse("conversations:rename", args=[tour.chat.id]),
