@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 
 from chatsite.accounts.models import User
 from tests.browser.conftest import DESKTOP, PHONE, SCREENS, LiveSite, fits_window
-from tests.browser.tour import SIGNED_OUT_PAGES, Tour, more_pages, seed_tour
+from tests.browser.tour import CODE_REPLY, SIGNED_OUT_PAGES, Tour, more_pages, seed_tour
+from tests.factories import make_message
 
 pytestmark = pytest.mark.browser
 
@@ -211,3 +212,21 @@ def test_phone_and_dark_screenshots_for_the_readme(
     else:
         page.screenshot(path=str(screenshot_dir / "chat-dark.png"))
     assert fits_window(page)
+
+
+@pytest.mark.parametrize("context_options", [PHONE])
+def test_the_chat_page_of_fifty_messages_weighs_under_100_kb_cold(
+    live_site: LiveSite, page: Page, tour: Tour
+):
+    for index in range(24):  # with the tour's two: fifty messages, half of them with code
+        make_message(tour.chat, content=f"Question {index}: how do I count words?")
+        make_message(tour.chat, role="assistant", content=CODE_REPLY, model="llama3.2:latest")
+    page.goto(tour.pages["chat"])
+    expect(page.locator(".message")).to_have_count(50)
+    page.wait_for_load_state("load")
+    transferred = page.evaluate(
+        """() => performance.getEntriesByType("navigation")
+              .concat(performance.getEntriesByType("resource"))
+              .reduce((total, entry) => total + entry.transferSize, 0)"""
+    )
+    assert 0 < transferred < 100_000, f"{transferred} bytes"
