@@ -48,8 +48,8 @@
   });
 
   // Each cell knows its column's name, shown beside it when a phone stacks the table's rows.
-  function labelCells(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll("table.list").forEach(function (table) {
+  function labelCells() {
+    document.querySelectorAll("table.list").forEach(function (table) {
       const names = Array.from(table.querySelectorAll("thead th")).map(function (th) {
         return th.textContent.trim();
       });
@@ -61,8 +61,8 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { labelCells(document); });
-  document.addEventListener("htmx:load", function () { labelCells(document); });
+  document.addEventListener("DOMContentLoaded", labelCells);
+  document.addEventListener("htmx:load", labelCells);  // rows htmx adds or replaces
 
   // The models page: "Details" opens under the row clicked, not at the top of a long page: the
   // panel moves into a row of its own below it before the request; its answer replaces it there.
