@@ -47,7 +47,8 @@ test-scaled: $(VENV)/.installed-dev
 screenshots: $(VENV)/.installed-dev
 	CHATSITE_SCREENSHOTS=docs $(BIN)/python -m pytest -q \
 		tests/browser/test_chat_browser.py::test_the_chat_page_screenshot_for_the_readme \
-		tests/browser/test_library_browser.py::test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it
+		tests/browser/test_library_browser.py::test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it \
+		tests/browser/test_layout_browser.py::test_phone_and_dark_screenshots_for_the_readme
 
 # Benchmarks print figures and write bench/results.md; they are not part of `make test`.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python

@@ -218,6 +218,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    # httpx's line per request to Ollama is DEBUG detail, not INFO (chatsite/log_filters.py).
+    "filters": {"demote_to_debug": {"()": "chatsite.log_filters.DemoteToDebug"}},
+    "loggers": {"httpx": {"filters": ["demote_to_debug"]}},
 }
 
 # Ollama. Timeouts are in seconds: connecting is quick or it is not happening; the first chunk

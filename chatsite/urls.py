@@ -9,6 +9,7 @@ from chatsite import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("chatsite.accounts.auth_urls")),
     path("", include("chatsite.accounts.urls")),  # sign-up, waiting page, manage/users, settings
     path("manage/models/", include("chatsite.library.urls")),

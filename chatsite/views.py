@@ -1,11 +1,12 @@
-"""Site-wide endpoints that belong to no app: the health check."""
+"""Site-wide endpoints that belong to no app: the health check and /favicon.ico."""
 
 from __future__ import annotations
 
 import hmac
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -32,3 +33,10 @@ def _holds_token(request: HttpRequest) -> bool:
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     offered = credentials.strip() if scheme.lower() == "bearer" else request.GET.get("token", "")
     return hmac.compare_digest(offered.encode(), expected.encode())
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Pages name their icon (base.html); this answers browsers that ask /favicon.ico anyway
+    (a JSON or text response has no <link rel=icon>)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

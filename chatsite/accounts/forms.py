@@ -118,3 +118,13 @@ class SiteSettingsForm(forms.ModelForm):
                     "default model.",
                 )
         return data
+
+
+class ThemeForm(forms.ModelForm):
+    """The colour scheme a user picked on their settings page."""
+
+    class Meta:
+        model = User
+        fields = ("theme",)
+        labels = {"theme": "Colour scheme"}
+        widgets = {"theme": forms.RadioSelect}

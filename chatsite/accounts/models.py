@@ -172,7 +172,14 @@ class User(AbstractUser):
         AWAITING = "awaiting", "Awaiting approval"
         DEACTIVATED = "deactivated", "Deactivated"
 
+    class Theme(models.TextChoices):
+        SYSTEM = "system", "Same as my device"
+        LIGHT = "light", "Light"
+        DARK = "dark", "Dark"
+
     display_name = models.CharField(max_length=150, blank=True)
+    # Rendered into every page's <html data-theme>, so the page is drawn in it from the start.
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
     # Accounts exist approved unless the sign-up mode says otherwise (see AccountManager.sign_up).
     is_approved = models.BooleanField(
         "approved", default=True, help_text="Unapproved accounts only see the waiting page."

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/awaiting-approval/", views.awaiting_approval, name="awaiting_approval"),
     path("accounts/settings/", views.my_settings, name="my_settings"),
+    path("accounts/settings/theme/", views.set_theme, name="set_theme"),
     path("manage/users/", manage_views.users, name="users"),
     path("manage/users/new/", manage_views.user_create, name="user_create"),
     path("manage/users/<int:pk>/approve/", manage_views.user_approve, name="user_approve"),

@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from chatsite.accounts.forms import SignUpForm
+from chatsite.accounts.forms import SignUpForm, ThemeForm
 from chatsite.accounts.models import (
     AdminReviewRecord,
     SignupAttempt,
@@ -85,8 +85,27 @@ def awaiting_approval(request: AccountRequest) -> HttpResponse:
 @require_GET
 def my_settings(request: AccountRequest) -> HttpResponse:
     """The account's own page: who they are here and whether admins may read their chats."""
+    return _my_settings_page(request, ThemeForm(instance=request.user))
+
+
+def _my_settings_page(
+    request: AccountRequest, theme_form: ThemeForm, status: int = 200
+) -> HttpResponse:
     context = {
         "admin_review": SiteSettings.load().admin_review,
         "reviews": AdminReviewRecord.objects.about(request.user)[:MY_REVIEWS_SHOWN],
+        "theme_form": theme_form,
     }
-    return render(request, "accounts/my_settings.html", context)
+    return render(request, "accounts/my_settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def set_theme(request: AccountRequest) -> HttpResponse:
+    """Light, dark or the device's own: saved on the account, drawn by every page from then on."""
+    form = ThemeForm(request.POST, instance=request.user)
+    if not form.is_valid():
+        return _my_settings_page(request, form, status=400)
+    form.save(commit=False).save(update_fields=["theme"])
+    messages.success(request, "Colour scheme saved.")
+    return redirect("accounts:my_settings")

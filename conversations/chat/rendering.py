@@ -140,7 +140,8 @@ _sanitizer = nh3.Cleaner(
     # A relative link from a model points into this site by accident at best; drop it.
     url_relative="deny",
     link_rel="noopener noreferrer nofollow",
-    set_tag_attribute_values={"a": {"target": "_blank"}},
+    # A code block scrolls sideways on a narrow screen: focusable, keyboard users can scroll it.
+    set_tag_attribute_values={"a": {"target": "_blank"}, "pre": {"tabindex": "0"}},
     strip_comments=True,
 )
 

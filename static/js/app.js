@@ -1,4 +1,5 @@
-// chatsite's only hand-written script: small behaviours htmx does not cover.
+// The chat's small behaviours htmx does not cover (layout.js: menus, drawer, tables; keys.js:
+// keyboard shortcuts).
 "use strict";
 
 (function () {
@@ -8,6 +9,26 @@
 
   function isStreaming() {
     return Boolean(document.getElementById("stop-button"));
+  }
+
+  // A whole message as the reader sees it, without the code blocks' own bars ("python Copy").
+  function messageText(message) {
+    const body = message.querySelector(".message-body");
+    if (!body) return "";
+    const copy = body.cloneNode(true);
+    copy.querySelectorAll(".codeblock-bar").forEach(function (bar) { bar.remove(); });
+    copy.querySelectorAll("[id]").forEach(function (node) { node.removeAttribute("id"); });
+    copy.removeAttribute("id");
+    // Off screen but rendered (innerText needs layout for its line breaks), with the same
+    // white-space as the original (a user's own line breaks).
+    copy.style.position = "fixed";
+    copy.style.left = "-10000px";
+    copy.style.width = body.clientWidth + "px";
+    copy.style.whiteSpace = getComputedStyle(body).whiteSpace;
+    document.body.appendChild(copy);
+    const text = copy.innerText.trim();
+    copy.remove();
+    return text;
   }
 
   function showComposerError(text) {
@@ -66,19 +87,62 @@
   document.addEventListener("DOMContentLoaded", syncThinkToggle);
   document.addEventListener("htmx:afterSettle", syncThinkToggle);
 
-  // Keep the newest text in view while a reply streams, unless the reader scrolled up.
+  // Keep the newest text in view while a reply streams, unless the reader scrolled up: then a
+  // "Jump to latest" button offers the way back instead of pulling them down.
   let followStream = true;
+  function showJumpButton(show) {
+    const button = document.getElementById("jump-latest");
+    if (button) button.hidden = !show;
+  }
   document.addEventListener("scroll", function (event) {
     const box = event.target;
     if (box && box.id === "messages") {
       followStream = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+      if (followStream) showJumpButton(false);
     }
   }, true);
   function scrollToEnd() {
     const box = document.getElementById("messages");
     if (box && followStream) box.scrollTop = box.scrollHeight;
   }
-  document.addEventListener("htmx:wsAfterMessage", scrollToEnd);
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    scrollToEnd();
+    if (!followStream && isStreaming()) showJumpButton(true);
+  });
+  document.addEventListener("click", function (event) {
+    if (!(event.target instanceof Element) || !event.target.closest("#jump-latest")) return;
+    followStream = true;
+    scrollToEnd();
+    showJumpButton(false);
+    composerInput()?.focus();
+  });
+
+  // Screen readers hear a reply once it is written, not every token: #messages is not a live
+  // region; #reply-status (role=status, polite) says when a reply starts and what it said.
+  let announced = { id: "", state: "" };
+  function announceReply(quiet) {
+    const meta = document.querySelector("#messages > .message.assistant:last-child .message-meta");
+    const status = document.getElementById("reply-status");
+    if (!meta || !status) return;
+    const state = (meta.className.match(/state-(\w+)/) || ["", ""])[1];
+    const id = meta.id;
+    if (announced.id === id && announced.state === state) return;
+    const started = announced.id !== id;
+    announced = { id: id, state: state };
+    if (quiet) return;
+    const message = meta.closest(".message");
+    if (state === "streaming") {
+      if (started) status.textContent = "Writing a reply…";
+    } else if (state === "complete") {
+      status.textContent = "Reply: " + messageText(message);
+    } else if (state === "stopped") {
+      status.textContent = "Reply stopped.";
+    } else if (state === "failed" || state === "interrupted") {
+      status.textContent = "The reply failed.";
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { announceReply(true); });
+  document.addEventListener("htmx:wsAfterMessage", function () { announceReply(false); });
   // A link to one message (a search result) shows that message, not the end of the thread.
   function scrollToLinkedMessage() {
     const id = location.hash.startsWith("#message-") ? location.hash.slice(1) : "";
@@ -112,13 +176,19 @@
     }
   });
 
-  // Copy buttons on code blocks rendered by the server.
+  // Copy buttons: one per code block rendered by the server, one per message.
   document.addEventListener("click", function (event) {
-    const button = event.target instanceof Element ? event.target.closest(".copy-code") : null;
-    if (!button) return;
-    const code = button.closest(".codeblock")?.querySelector("pre");
-    if (!code || !navigator.clipboard) return;
-    navigator.clipboard.writeText(code.innerText).then(function () {
+    const button = event.target instanceof Element ? event.target.closest(".copy-code, .copy-message") : null;
+    if (!button || !navigator.clipboard) return;
+    let text = "";
+    if (button.classList.contains("copy-code")) {
+      text = button.closest(".codeblock")?.querySelector("pre")?.innerText || "";
+    } else {
+      const message = button.closest(".message");
+      text = message ? messageText(message) : "";
+    }
+    if (!text) return;
+    navigator.clipboard.writeText(text).then(function () {
       button.textContent = "Copied";
       setTimeout(function () { button.textContent = "Copy"; }, 1500);
     });

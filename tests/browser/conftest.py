@@ -2,7 +2,8 @@
 Playwright driving Debian's chromium (never a downloaded browser).
 
 Tests ask for `live_site` (base `.url`, the stand-in as `.ollama`) and `page`; both come with
-`transactional_db`, so rows a test writes are committed where daphne can read them.
+`transactional_db`, so rows a test writes are committed where daphne can read them. A test
+parametrizes `context_options` (see SCREENS) for a phone or desktop window, light or dark.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -42,6 +44,20 @@ UNBROKEN_TITLE = (
     "Pneumonoultramicroscopicsilicovolcanoconiosis" * 2 + "Floccinaucinihilipilifications"
 )
 assert len(LONG_TITLE) == len(UNBROKEN_TITLE) == 120
+
+
+# The windows the layout is tested in: a phone held upright and a laptop, each light and dark.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 860}}
+SCREENS = [
+    pytest.param({**window, "color_scheme": scheme}, id=f"{name}-{scheme}")
+    for name, window in (("phone", PHONE), ("desktop", DESKTOP))
+    for scheme in ("light", "dark")
+]
 
 
 def fits_window(page: Page) -> bool:
@@ -160,12 +176,19 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 @pytest.fixture
-def page(chromium: Browser, live_site: LiveSite) -> Iterator[Page]:
+def context_options() -> dict[str, Any]:
+    """Playwright's new_context options for `page` (viewport, color_scheme...): none by default;
+    a test parametrizes this name with one of SCREENS."""
+    return {}
+
+
+@pytest.fixture
+def page(chromium: Browser, live_site: LiveSite, context_options: dict[str, Any]) -> Iterator[Page]:
     """A fresh browser context and page per test (no cookies carried between tests).
 
     A test whose pages broke the Content-Security-Policy fails, with what was blocked.
     """
-    context = chromium.new_context(base_url=live_site.url)
+    context = chromium.new_context(base_url=live_site.url, **context_options)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     violations: list[str] = []
     context.expose_binding("reportCspViolation", lambda source, text: violations.append(text))

@@ -72,7 +72,7 @@ def test_fenced_code_is_highlighted_with_language_label_and_copy_button():
         '<div class="codeblock"><div class="codeblock-bar">'
         '<span class="codeblock-lang">python</span>'
         '<button type="button" class="copy-code" aria-label="Copy code">Copy</button>'
-        '</div><pre><code class="language-python">'
+        '</div><pre tabindex="0"><code class="language-python">'
     )
     assert '<span class="k">def</span>' in html
     assert '<span class="o">&lt;</span>' in html
@@ -88,13 +88,13 @@ def test_unknown_language_falls_back_to_plain_escaped_code():
 def test_fenced_code_without_language_is_plain_text_and_not_guessed():
     html = render_markdown("```\ndef f(): pass\n```\n")
     assert '<span class="codeblock-lang">text</span>' in html
-    assert "<pre><code>def f(): pass\n</code></pre>" in html
+    assert '<pre tabindex="0"><code>def f(): pass\n</code></pre>' in html
 
 
 def test_indented_code_blocks_get_the_same_wrapper():
     html = render_markdown("    x = <1>\n")
     assert '<div class="codeblock">' in html
-    assert "<pre><code>x = &lt;1&gt;\n</code></pre>" in html
+    assert '<pre tabindex="0"><code>x = &lt;1&gt;\n</code></pre>' in html
 
 
 def test_leading_blank_lines_inside_code_are_kept():
