@@ -1,0 +1,309 @@
+"""The API gateway: a plain ASGI app for /ollama/ (Ollama's own API) and /v1/ (Ollama's
+OpenAI-compatible API), mounted in front of Django. It authenticates the key, applies the model
+access rule and the per-user limits, routes to a server that has the model, relays the answer's
+bytes as they arrive, and records the usage. Session cookies are never looked at."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chatsite.gateway import admission, listing
+from chatsite.gateway.admission import Caller, Refused
+from chatsite.gateway.meter import Meter, NdjsonMeter, SseMeter
+from chatsite.gateway.models import UsageRecord
+from chatsite.gateway.replies import NATIVE, OPENAI, send_error, send_json, send_text
+from chatsite.ollama import OllamaError, OllamaTimeout, configured_hosts, upstream
+from conversations.chat.catalog import forget_catalog, load_catalog
+from conversations.chat.model_access import load_model_access
+
+logger = logging.getLogger(__name__)
+
+PREFIXES = ("/ollama/", "/v1/")
+UPSTREAM_DOWN = "chatsite could not reach the Ollama server for this model. Try again later."
+UPSTREAM_SLOW = "The Ollama server for this model did not answer in time. Try again later."
+
+
+@dataclass(frozen=True)
+class Route:
+    family: str
+    methods: tuple[str, ...]
+    kind: str  # generate | embed | show | tags | ps | version | models | admin
+    path: str  # on Ollama
+
+
+_ROUTES = {
+    "/ollama/api/chat": Route(NATIVE, ("POST",), "generate", "/api/chat"),
+    "/ollama/api/generate": Route(NATIVE, ("POST",), "generate", "/api/generate"),
+    "/ollama/api/embed": Route(NATIVE, ("POST",), "embed", "/api/embed"),
+    "/ollama/api/embeddings": Route(NATIVE, ("POST",), "embed", "/api/embeddings"),
+    "/ollama/api/show": Route(NATIVE, ("POST",), "show", "/api/show"),
+    "/ollama/api/tags": Route(NATIVE, ("GET", "HEAD"), "tags", "/api/tags"),
+    "/ollama/api/ps": Route(NATIVE, ("GET",), "ps", "/api/ps"),
+    "/ollama/api/version": Route(NATIVE, ("GET", "HEAD"), "version", "/api/version"),
+    "/ollama/api/pull": Route(NATIVE, ("POST",), "admin", "/api/pull"),
+    "/ollama/api/delete": Route(NATIVE, ("DELETE",), "admin", "/api/delete"),
+    "/ollama/api/create": Route(NATIVE, ("POST",), "admin", "/api/create"),
+    "/ollama/api/copy": Route(NATIVE, ("POST",), "admin", "/api/copy"),
+    "/v1/chat/completions": Route(OPENAI, ("POST",), "generate", "/v1/chat/completions"),
+    "/v1/embeddings": Route(OPENAI, ("POST",), "embed", "/v1/embeddings"),
+    "/v1/models": Route(OPENAI, ("GET",), "models", "/v1/models"),
+}
+_MODEL_PAGE = Route(OPENAI, ("GET",), "show", "")  # GET /v1/models/<name>
+
+
+class GatewayApp:
+    """Serves /ollama/ and /v1/; every other HTTP request goes to `django`."""
+
+    def __init__(self, django: Any) -> None:
+        self.django = django
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIXES):
+            await serve(scope, receive, send)
+        else:
+            await self.django(scope, receive, send)
+
+
+def _route(path: str) -> Route | None:
+    route = _ROUTES.get(path)
+    if route is None and path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
+        return Route(OPENAI, ("GET",), "show", path)
+    return route
+
+
+async def serve(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    route = _route(scope["path"])
+    if route is None:
+        return await send_text(send, 404, b"404 page not found")
+    if scope["method"] not in route.methods:
+        return await send_text(send, 405, b"405 method not allowed")
+    body = await _read_body(receive)
+    if body is None:
+        return  # the client left before sending its request
+    authorization = _header(scope, b"authorization")
+    request = _Request(route, scope, body, authorization)
+    try:
+        await request.run(receive, send)
+    except Refused as refusal:
+        await send_error(
+            send, route.family, refusal.status, refusal.message, retry_after=refusal.retry_after
+        )
+
+
+async def _read_body(receive: ASGIReceiveCallable) -> bytes | None:
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        parts.append(message.get("body", b""))  # type: ignore[misc]
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _header(scope: HTTPScope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+class _Request:
+    def __init__(self, route: Route, scope: HTTPScope, body: bytes, authorization: str | None):
+        self.route = route
+        self.scope = scope
+        self.body = body
+        self.authorization = authorization
+        self.payload: dict[str, Any] = {}
+        if body.strip():
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                parsed = json.loads(body)
+                if isinstance(parsed, dict):
+                    self.payload = parsed
+
+    @property
+    def model(self) -> str:
+        if self.route.kind == "show" and self.route.family == OPENAI:
+            return self.route.path.removeprefix("/v1/models/")
+        if self.route.path == "/api/copy":
+            name = self.payload.get("source")
+        else:
+            name = self.payload.get("model") or self.payload.get("name")
+        return name if isinstance(name, str) else ""
+
+    async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        kind = self.route.kind
+        if kind in ("tags", "ps", "models", "version"):
+            caller = await database_sync_to_async(admission.authenticate)(self.authorization)
+            return await self.listing(caller, send)
+        model = self.model
+        host, embedding_model = await self.server_for(model)
+        counted = kind in ("generate", "embed")
+        _, record_id = await database_sync_to_async(admission.admit)(
+            self.authorization,
+            endpoint=self.route.path.removeprefix("/api/") if counted else kind,
+            model=model,
+            server=host,
+            admin_only=kind == "admin",
+            counted=counted,
+            embedding_model=embedding_model and kind in ("embed", "show"),
+        )
+        relay = _Relay(self, host, record_id)
+        await relay.run(receive, send)
+        if kind == "admin":
+            forget_catalog()  # this process sees the pull, delete or copy at once
+
+    async def server_for(self, model: str) -> tuple[str, bool]:
+        """A server that has the model (at random among several), and whether it is an
+        embedding model. With one server and nothing to check, no catalog is needed."""
+        hosts = configured_hosts()
+        if len(hosts) == 1 and self.route.kind not in ("embed", "show"):
+            return hosts[0], False
+        catalog = await load_catalog()
+        choice = catalog.find(model) if model else None
+        host = catalog.server_for(choice) if choice else hosts[0]
+        embedding = choice is not None and "embedding" in choice.capabilities
+        return host, embedding
+
+    async def listing(self, caller: Caller, send: ASGISendCallable) -> None:
+        kind = self.route.kind
+        try:
+            if kind == "version":
+                return await send_json(send, 200, await listing.version())
+            access = None if caller.admin else await database_sync_to_async(load_model_access)()
+
+            def allowed(name: str) -> bool:
+                return access is None or access.allows(caller.user, name)
+
+            key = "data" if kind == "models" else "models"
+            return await send_json(send, 200, await listing.merged(self.route.path, key, allowed))
+        except listing.NoServer:
+            raise Refused(502, UPSTREAM_DOWN) from None
+
+    def upstream_body(self) -> tuple[bytes, bool]:
+        """The body sent on, and whether the gateway asked for stream usage the caller did not.
+
+        OpenAI-style streams carry token counts only when asked (stream_options.include_usage);
+        the gateway asks for them and keeps that extra event to itself."""
+        payload = self.payload
+        if self.route.path != "/v1/chat/completions" or payload.get("stream") is not True:
+            return self.body, False
+        options = payload.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage") is True:
+            return self.body, False
+        changed = {**payload, "stream_options": {**(options or {}), "include_usage": True}}
+        return json.dumps(changed).encode(), True
+
+
+class _Relay:
+    """One request passed to Ollama and its answer passed back, chunk by chunk."""
+
+    def __init__(self, request: _Request, host: str, record_id: int | None) -> None:
+        self.request = request
+        self.host = host
+        self.record_id = record_id
+        self.started = time.monotonic_ns()
+        self.http_status: int | None = None
+        self.meter: Meter = Meter()
+        self.status = UsageRecord.Status.COMPLETE
+        self.error = ""
+
+    async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        work = asyncio.ensure_future(self.relay(send))
+        gone = asyncio.ensure_future(_disconnected(receive))
+        renewal = asyncio.ensure_future(self.renew()) if self.record_id else None
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                # The client went away: cancelling closes the request to Ollama.
+                self.status = UsageRecord.Status.CANCELLED
+                work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+        finally:
+            for task in (gone, renewal):
+                if task is not None:
+                    task.cancel()
+            if self.record_id is not None:
+                await self.finish()
+
+    async def relay(self, send: ASGISendCallable) -> None:
+        request = self.request
+        body, hide_usage = request.upstream_body()
+        headers = {"content-type": "application/json"} if body else {}
+        method = request.scope["method"]
+        path = request.route.path
+        try:
+            async with upstream(self.host, method, path, body, headers) as answer:
+                self.http_status = answer.status
+                content_type = dict(answer.headers).get(b"content-type", b"")
+                if content_type.startswith(b"application/x-ndjson"):
+                    self.meter = NdjsonMeter()
+                elif content_type.startswith(b"text/event-stream"):
+                    self.meter = SseMeter(hide_usage=hide_usage)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": answer.status,
+                        "headers": [*answer.headers, (b"cache-control", b"no-store")],
+                        "trailers": False,
+                    }
+                )
+                feed = self.meter.feed
+                async for chunk in answer.chunks():
+                    if data := feed(chunk):
+                        await send({"type": "http.response.body", "body": data, "more_body": True})
+        except OllamaError as error:
+            self.status = UsageRecord.Status.FAILED
+            self.error = error.message
+            if self.http_status is None:  # nothing sent yet: say so in the family's shape
+                self.http_status = 504 if isinstance(error, OllamaTimeout) else 502
+                message = UPSTREAM_SLOW if isinstance(error, OllamaTimeout) else UPSTREAM_DOWN
+                return await send_error(send, request.route.family, self.http_status, message)
+            # Mid-answer: the status is sent; ending the body early tells the client.
+        tail = self.meter.flush() if isinstance(self.meter, SseMeter) else b""
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    async def renew(self) -> None:
+        assert self.record_id is not None
+        every = settings.CHAT_LEASE_SECONDS / 3
+        while True:
+            await asyncio.sleep(every)
+            await database_sync_to_async(admission.renew)(self.record_id)
+
+    async def finish(self) -> None:
+        assert self.record_id is not None
+        usage = self.meter.result()
+        status = self.status
+        error = self.error or usage.error
+        if status == UsageRecord.Status.COMPLETE and (error or (self.http_status or 500) >= 400):
+            status = UsageRecord.Status.FAILED
+        try:
+            await asyncio.shield(
+                database_sync_to_async(admission.finish)(
+                    self.record_id,
+                    status=status,
+                    http_status=self.http_status,
+                    prompt_tokens=usage.prompt_tokens,
+                    output_tokens=usage.output_tokens,
+                    duration_ns=time.monotonic_ns() - self.started,
+                    error=error,
+                )
+            )
+        except Exception:  # the record's lease lapses and it is reaped as interrupted
+            logger.exception("could not store the usage of API request %s", self.record_id)
+
+
+async def _disconnected(receive: ASGIReceiveCallable) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
