@@ -217,6 +217,7 @@ class _Relay:
         self.meter: Meter = Meter()
         self.status = UsageRecord.Status.COMPLETE
         self.error = ""
+        self.finished = False
 
     async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         work = asyncio.ensure_future(self.relay(send))
@@ -234,8 +235,7 @@ class _Relay:
             for task in (gone, renewal):
                 if task is not None:
                     task.cancel()
-            if self.record_id is not None:
-                await self.finish()
+            await self.finish()
 
     async def relay(self, send: ASGISendCallable) -> None:
         request = self.request
@@ -269,9 +269,12 @@ class _Relay:
             if self.http_status is None:  # nothing sent yet: say so in the family's shape
                 self.http_status = 504 if isinstance(error, OllamaTimeout) else 502
                 message = UPSTREAM_SLOW if isinstance(error, OllamaTimeout) else UPSTREAM_DOWN
+                await self.finish()
                 return await send_error(send, request.route.family, self.http_status, message)
             # Mid-answer: the status is sent; ending the body early tells the client.
         tail = self.meter.flush() if isinstance(self.meter, SseMeter) else b""
+        # Stored before the answer ends, so a client that reads its usage next finds it.
+        await self.finish()
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     async def renew(self) -> None:
@@ -282,7 +285,9 @@ class _Relay:
             await database_sync_to_async(admission.renew)(self.record_id)
 
     async def finish(self) -> None:
-        assert self.record_id is not None
+        if self.record_id is None or self.finished:
+            return
+        self.finished = True
         usage = self.meter.result()
         status = self.status
         error = self.error or usage.error

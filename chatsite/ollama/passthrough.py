@@ -89,7 +89,7 @@ async def upstream(
     except _HTTPX_ERRORS as exc:
         raise OllamaError(str(exc) or type(exc).__name__, host=host) from exc
     try:
-        kept = [(k, v) for k, v in response.headers.raw if k.lower() in _KEPT_HEADERS]
+        kept = [(k.lower(), v) for k, v in response.headers.raw if k.lower() in _KEPT_HEADERS]
         yield Upstream(host, response.status_code, kept, response)
     finally:
         with contextlib.suppress(*_HTTPX_ERRORS):
