@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("chatsite.accounts.auth_urls")),
     path("", include("chatsite.accounts.urls")),  # sign-up, waiting page, manage/users, settings
     path("manage/models/", include("chatsite.library.urls")),
+    path("", include("chatsite.gateway.urls")),  # API keys and usage pages
     path("django-admin/", admin.site.urls),
     path("", include("conversations.urls")),
 ]
