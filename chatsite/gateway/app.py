@@ -101,12 +101,12 @@ async def serve(scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCa
 
 
 async def _read_body(receive: ASGIReceiveCallable) -> bytes | None:
-    parts = []
+    parts: list[bytes] = []
     while True:
-        message = await receive()
+        message: dict[str, Any] = dict(await receive())
         if message["type"] == "http.disconnect":
             return None
-        parts.append(message.get("body", b""))  # type: ignore[misc]
+        parts.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(parts)
 
