@@ -106,12 +106,19 @@ def admit(
     return caller, record.pk
 
 
-def renew(record_id: int) -> None:
-    """Keep a long generation counted: its process is alive."""
+def renew(record_id: int) -> bool:
+    """Keep a long generation counted (its process is alive); False when its key or account
+    no longer may use the site, so the generation ends."""
+    record = UsageRecord.objects.select_related("key", "user").filter(pk=record_id).first()
+    if record is None or record.key is None or not record.key.usable:
+        return False
+    if not can_use_site(record.user):
+        return False
     until = timezone.now() + timedelta(seconds=settings.CHAT_LEASE_SECONDS)
     UsageRecord.objects.filter(pk=record_id, status=UsageRecord.Status.RUNNING).update(
         lease_expires_at=until
     )
+    return True
 
 
 def finish(

@@ -218,19 +218,26 @@ class _Relay:
         self.status = UsageRecord.Status.COMPLETE
         self.error = ""
         self.finished = False
+        self.response_started = False
 
     async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         work = asyncio.ensure_future(self.relay(send))
         gone = asyncio.ensure_future(_disconnected(receive))
         renewal = asyncio.ensure_future(self.renew()) if self.record_id else None
         try:
-            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+            waiting = {work, gone} | ({renewal} if renewal else set())
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():
-                # The client went away: cancelling closes the request to Ollama.
+                # The client went away, or the key was revoked: cancelling closes the request
+                # to Ollama, and the caller sees the answer end early.
+                revoked = not gone.done()
                 self.status = UsageRecord.Status.CANCELLED
+                self.error = "The API key was revoked or its account disabled." if revoked else ""
                 work.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await work
+            if self.status == UsageRecord.Status.CANCELLED and self.error:
+                await self.end_refused(send)
         finally:
             for task in (gone, renewal):
                 if task is not None:
@@ -259,6 +266,7 @@ class _Relay:
                         "trailers": False,
                     }
                 )
+                self.response_started = True
                 feed = self.meter.feed
                 async for chunk in answer.chunks():
                     if data := feed(chunk):
@@ -277,12 +285,23 @@ class _Relay:
         await self.finish()
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
+    async def end_refused(self, send: ASGISendCallable) -> None:
+        """End an answer cut short by a revoked key: Ollama's mid-stream error line if the
+        answer had begun (the status is sent), the family's 401 otherwise."""
+        family = self.request.route.family
+        if not self.response_started:
+            return await send_error(send, family, 401, admission.BAD_KEY)
+        tail = json.dumps({"error": self.error}).encode() + b"\n" if family == NATIVE else b""
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
     async def renew(self) -> None:
+        """Renew the lease while the generation runs; return when the key stops being valid."""
         assert self.record_id is not None
         every = settings.CHAT_LEASE_SECONDS / 3
         while True:
             await asyncio.sleep(every)
-            await database_sync_to_async(admission.renew)(self.record_id)
+            if not await database_sync_to_async(admission.renew)(self.record_id):
+                return
 
     async def finish(self) -> None:
         if self.record_id is None or self.finished:

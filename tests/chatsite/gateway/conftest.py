@@ -24,6 +24,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
             OLLAMA_HOST=ollama.url,
             OLLAMA_MODELS_CACHE_SECONDS="0",
             CHAT_MAX_TURNS_PER_MINUTE="1000",
+            # Short, so a stream whose key is revoked ends within a second.
+            CHAT_LEASE_SECONDS="3",
         )
         keys = seed_keys(environment)
         site = start_site(environment, data_dir / "site.log")

@@ -39,6 +39,36 @@ def test_a_revoked_key_is_refused_on_its_next_request(gateway: LiveGateway):
     assert len(gateway.ollama.requests_to("/api/chat")) == 1
 
 
+async def test_a_stream_whose_key_is_revoked_ends_with_ollamas_error_line(gateway: LiveGateway):
+    gateway.ollama.script_chat(["first"], failure=Failure.hang(after_tokens=1))
+
+    async with httpx.AsyncClient(trust_env=False, timeout=20) as http:
+        request = http.build_request(
+            "POST",
+            gateway.url + "/ollama/api/chat",
+            json={**CHAT, "stream": True},
+            headers=gateway.auth("carol"),
+        )
+        response = await http.send(request, stream=True)
+        lines = response.aiter_lines()
+        first = await anext(lines)
+        gateway.query(
+            "UPDATE gateway_apikey SET revoked_at = CURRENT_TIMESTAMP WHERE user_id = "
+            "(SELECT id FROM accounts_user WHERE username = 'carol')"
+        )
+        try:
+            rest = [line async for line in lines]  # ends at the next lease renewal (1 s)
+        finally:
+            await response.aclose()
+            gateway.query("UPDATE gateway_apikey SET revoked_at = NULL")
+
+    assert json.loads(first)["message"]["content"] == "first"
+    assert rest == ['{"error": "The API key was revoked or its account disabled."}']
+    await gateway.ollama.await_for(lambda s: s.requests_to("/api/chat")[-1].client_disconnected)
+    [(status,)] = gateway.query("SELECT status FROM gateway_usagerecord ORDER BY id DESC LIMIT 1")
+    assert status == "cancelled"
+
+
 def test_an_expired_key_and_a_deactivated_account_are_refused(gateway: LiveGateway):
     gateway.query(
         "UPDATE gateway_apikey SET expires_at = '2020-01-01 00:00:00' WHERE user_id = "
