@@ -10,8 +10,9 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope
 from channels.db import database_sync_to_async
@@ -27,8 +28,16 @@ from conversations.chat.catalog import forget_catalog, load_catalog
 from conversations.chat.model_access import load_model_access
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 PREFIXES = ("/ollama/", "/v1/")
+
+
+def in_thread(function: Callable[..., _T]) -> Callable[..., Awaitable[_T]]:
+    """The ORM from the gateway: in any worker thread, not the one thread that sync_to_async
+    shares by default (Django's own views get one per request too), so a hundred requests
+    arriving at once are not queued behind each other's database work."""
+    return database_sync_to_async(function, thread_sensitive=False)
 UPSTREAM_DOWN = "chatsite could not reach the Ollama server for this model. Try again later."
 UPSTREAM_SLOW = "The Ollama server for this model did not answer in time. Try again later."
 
@@ -144,12 +153,12 @@ class _Request:
     async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         kind = self.route.kind
         if kind in ("tags", "ps", "models", "version"):
-            caller = await database_sync_to_async(admission.authenticate)(self.authorization)
+            caller = await in_thread(admission.authenticate)(self.authorization)
             return await self.listing(caller, send)
         model = self.model
         host, embedding_model = await self.server_for(model)
         counted = kind in ("generate", "embed")
-        _, record_id = await database_sync_to_async(admission.admit)(
+        _, record_id = await in_thread(admission.admit)(
             self.authorization,
             endpoint=self.route.path.removeprefix("/api/") if counted else kind,
             model=model,
@@ -180,7 +189,7 @@ class _Request:
         try:
             if kind == "version":
                 return await send_json(send, 200, await listing.version())
-            access = None if caller.admin else await database_sync_to_async(load_model_access)()
+            access = None if caller.admin else await in_thread(load_model_access)()
 
             def allowed(name: str) -> bool:
                 return access is None or access.allows(caller.user, name)
@@ -300,7 +309,7 @@ class _Relay:
         every = settings.CHAT_LEASE_SECONDS / 3
         while True:
             await asyncio.sleep(every)
-            if not await database_sync_to_async(admission.renew)(self.record_id):
+            if not await in_thread(admission.renew)(self.record_id):
                 return
 
     async def finish(self) -> None:
@@ -314,7 +323,7 @@ class _Relay:
             status = UsageRecord.Status.FAILED
         try:
             await asyncio.shield(
-                database_sync_to_async(admission.finish)(
+                in_thread(admission.finish)(
                     self.record_id,
                     status=status,
                     http_status=self.http_status,
