@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from chatsite.accounts.models import User
 from chatsite.gateway.models import UsageRecord
+from chatsite.jobs import live_lease
 from conversations.models import Message, TurnStart
 
 RATE_WINDOW = timedelta(minutes=1)
@@ -69,7 +70,8 @@ def refuse_turn(user: User) -> TurnRefusal | None:
 
 
 def generating_now(user_ids: list[int]) -> dict[int, int]:
-    """How many replies each of these users has being written right now (for the users page)."""
+    """How many replies and API generations each of these users has running right now (for the
+    users page)."""
     rows = (
         Message.objects.live_streaming()
         .filter(conversation__owner_id__in=user_ids)
@@ -78,7 +80,18 @@ def generating_now(user_ids: list[int]) -> dict[int, int]:
         .annotate(count=Count("id"))
         .values_list("conversation__owner_id", "count")
     )
-    return dict(rows)
+    counts = dict(rows)
+    api = (
+        UsageRecord.objects.filter(live_lease(), status=UsageRecord.Status.RUNNING)
+        .filter(user_id__in=user_ids)
+        .order_by()
+        .values("user_id")
+        .annotate(count=Count("id"))
+        .values_list("user_id", "count")
+    )
+    for user_id, count in api:
+        counts[user_id] = counts.get(user_id, 0) + count
+    return counts
 
 
 def _replies(count: int) -> str:

@@ -12,7 +12,7 @@ from chatsite.accounts.models import User
 from chatsite.gateway.admission import BAD_KEY, MISSING_KEY, Refused, admit, authenticate, finish
 from chatsite.gateway.models import ApiKey, UsageRecord
 from chatsite.jobs import taken_lease
-from conversations.chat.fair_use import claim_turn, refuse_turn
+from conversations.chat.fair_use import claim_turn, generating_now, refuse_turn
 from conversations.models import Message
 from tests.factories import make_conversation, make_message
 
@@ -145,3 +145,12 @@ def test_over_the_rate_limit_the_wait_is_until_the_oldest_turn_leaves_the_minute
     assert 55 <= (refused.value.retry_after or 0) <= 60
     assert "2 replies in the last minute" in refused.value.message
     assert UsageRecord.objects.count() == 2  # the refused one stored nothing
+
+
+def test_the_users_page_count_of_who_is_generating_includes_api_generations(alice: User, bob: User):
+    UsageRecord.objects.create(user=alice, endpoint="chat", **taken_lease(15))
+    UsageRecord.objects.create(
+        user=bob, endpoint="chat", lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    assert generating_now([alice.pk, bob.pk]) == {alice.pk: 1}
