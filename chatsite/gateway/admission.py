@@ -77,6 +77,7 @@ def check_model(caller: Caller, model: str, *, embedding_model: bool = False) ->
 def admit(
     authorization: str | None,
     *,
+    caller: Caller | None = None,
     endpoint: str,
     model: str,
     server: str,
@@ -85,8 +86,9 @@ def admit(
     embedding_model: bool = False,
 ) -> tuple[Caller, int | None]:
     """Authenticate and authorise one request; a counted one (it runs a model) also takes a
-    turn under the per-user limits and opens its usage record, whose id is returned."""
-    caller = authenticate(authorization)
+    turn under the per-user limits and opens its usage record, whose id is returned. A caller
+    already authenticated in this request is not looked up again."""
+    caller = caller or authenticate(authorization)
     if admin_only and not caller.admin:
         raise Refused(403, ADMINS_ONLY)
     check_model(caller, model, embedding_model=embedding_model)

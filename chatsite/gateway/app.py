@@ -38,6 +38,8 @@ def in_thread(function: Callable[..., _T]) -> Callable[..., Awaitable[_T]]:
     shares by default (Django's own views get one per request too), so a hundred requests
     arriving at once are not queued behind each other's database work."""
     return database_sync_to_async(function, thread_sensitive=False)
+
+
 UPSTREAM_DOWN = "chatsite could not reach the Ollama server for this model. Try again later."
 UPSTREAM_SLOW = "The Ollama server for this model did not answer in time. Try again later."
 
@@ -156,10 +158,18 @@ class _Request:
             caller = await in_thread(admission.authenticate)(self.authorization)
             return await self.listing(caller, send)
         model = self.model
-        host, embedding_model = await self.server_for(model)
+        caller: Caller | None = None
+        hosts = configured_hosts()
+        if len(hosts) == 1 and kind not in ("embed", "show"):
+            host, embedding_model = hosts[0], False  # one database trip, no catalog
+        else:
+            # The key first: a caller without one never makes chatsite ask the servers.
+            caller = await in_thread(admission.authenticate)(self.authorization)
+            host, embedding_model = await self.server_for(model, hosts)
         counted = kind in ("generate", "embed")
         _, record_id = await in_thread(admission.admit)(
             self.authorization,
+            caller=caller,
             endpoint=self.route.path.removeprefix("/api/") if counted else kind,
             model=model,
             server=host,
@@ -172,12 +182,9 @@ class _Request:
         if kind == "admin":
             forget_catalog()  # this process sees the pull, delete or copy at once
 
-    async def server_for(self, model: str) -> tuple[str, bool]:
+    async def server_for(self, model: str, hosts: list[str]) -> tuple[str, bool]:
         """A server that has the model (at random among several), and whether it is an
-        embedding model. With one server and nothing to check, no catalog is needed."""
-        hosts = configured_hosts()
-        if len(hosts) == 1 and self.route.kind not in ("embed", "show"):
-            return hosts[0], False
+        embedding model (the model access rule lets anyone embed with those)."""
         catalog = await load_catalog()
         choice = catalog.find(model) if model else None
         host = catalog.server_for(choice) if choice else hosts[0]

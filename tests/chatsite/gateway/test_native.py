@@ -227,3 +227,15 @@ async def test_a_client_that_leaves_mid_stream_closes_the_request_to_ollama(gate
             break
         await gateway.ollama.await_for(lambda s: True, timeout=0.05)
     assert await_status == "cancelled"
+
+
+def test_a_bad_key_on_embed_makes_chatsite_ask_no_server_at_all(gateway: LiveGateway):
+    with httpx.Client(trust_env=False) as http:
+        answer = http.post(
+            gateway.url + "/ollama/api/embed",
+            json={"model": "nomic-embed-text", "input": "x"},
+            headers={"Authorization": "Bearer cs-wrong"},
+        )
+
+    assert answer.status_code == 401
+    assert gateway.ollama.requests == []  # not even the model list
