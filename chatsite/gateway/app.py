@@ -155,8 +155,8 @@ class _Request:
     async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         kind = self.route.kind
         if kind in ("tags", "ps", "models", "version"):
-            caller = await in_thread(admission.authenticate)(self.authorization)
-            return await self.listing(caller, send)
+            lister = await in_thread(admission.authenticate)(self.authorization)
+            return await self.listing(lister, send)
         model = self.model
         caller: Caller | None = None
         hosts = configured_hosts()
