@@ -118,3 +118,18 @@ def test_an_unknown_model_is_ollamas_404(gateway: LiveGateway):
         "param": None,
         "code": None,
     }
+
+
+def test_retrieving_one_model_goes_to_ollamas_own_answer(gateway: LiveGateway):
+    # The stand-in has no /v1/models/<name> route; this is Ollama's answer for it (ToModel).
+    gateway.ollama.script_raw(
+        "/v1/models/llama3.2:latest",
+        b'{"id":"llama3.2:latest","object":"model","created":1767600000,"owned_by":"library"}',
+    )
+
+    with openai_client(gateway) as client:
+        model = client.models.retrieve("llama3.2:latest")
+
+    assert (model.id, model.owned_by) == ("llama3.2:latest", "library")
+    [sent] = gateway.ollama.requests_to("/v1/models/llama3.2:latest")
+    assert sent.method == "GET" and "authorization" not in sent.headers
