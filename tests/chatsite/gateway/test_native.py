@@ -187,7 +187,7 @@ def test_an_unknown_model_gets_ollamas_own_404(gateway: LiveGateway):
     assert last_usage(gateway)[5] == "failed"
 
 
-def test_upstream_down_is_a_502_in_ollamas_shape(gateway: LiveGateway):
+def test_ollamas_own_refusal_passes_through_as_it_is(gateway: LiveGateway):
     gateway.ollama.script_chat(failure=Failure.status(503))
 
     with native(gateway) as ollama, pytest.raises(ollama_client.ResponseError) as busy:
