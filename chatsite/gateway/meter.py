@@ -5,8 +5,20 @@ a search for a line end, so relaying stays cheap; everything is parsed once, at 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+
+# A whole answer up to this size is parsed; of a larger one (many embeddings) only the end is
+# kept, where Ollama puts the counts, and they are read from it without parsing the vectors.
+WHOLE_ANSWER_BYTES = 1024 * 1024
+TAIL_BYTES = 4096
+# In JSON text a key's quotes cannot occur inside a string (they would be escaped), so these
+# match only the answer's own fields.
+_COUNTS = {
+    name: re.compile(rb'"' + name.encode() + rb'":\s*(\d+)')
+    for name in ("prompt_eval_count", "eval_count", "prompt_tokens", "completion_tokens")
+}
 
 
 @dataclass
@@ -48,21 +60,38 @@ def usage_of(reply: Any) -> Usage:
 
 
 class Meter:
-    """A whole (not streamed) answer: kept, and parsed at the end."""
+    """A whole (not streamed) answer: kept and parsed at the end, or only its end if large."""
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
+        self._size = 0
 
     def feed(self, chunk: bytes) -> bytes:
         """Take a chunk; return what is passed on (all of it, here)."""
         self._parts.append(chunk)
+        self._size += len(chunk)
+        if self._size > WHOLE_ANSWER_BYTES and len(self._parts) > 1:
+            self._parts = [b"".join(self._parts)[-TAIL_BYTES:]]
         return chunk
 
     def result(self) -> Usage:
-        reply = _loads(b"".join(self._parts))
+        data = b"".join(self._parts)
+        if self._size > WHOLE_ANSWER_BYTES:
+            return _counts_in(data[-TAIL_BYTES:])
+        reply = _loads(data)
         usage = usage_of(reply)
         usage.error = usage.error or _error_text(reply)
         return usage
+
+
+def _counts_in(tail: bytes) -> Usage:
+    found = {}
+    for name, pattern in _COUNTS.items():
+        matches = pattern.findall(tail)
+        found[name] = int(matches[-1]) if matches else 0
+    if found["prompt_tokens"] or found["completion_tokens"]:
+        return Usage(found["prompt_tokens"], found["completion_tokens"])
+    return Usage(found["prompt_eval_count"], found["eval_count"])
 
 
 class NdjsonMeter(Meter):
