@@ -34,10 +34,12 @@ PREFIXES = ("/ollama/", "/v1/")
 
 
 def in_thread(function: Callable[..., _T]) -> Callable[..., Awaitable[_T]]:
-    """The ORM from the gateway: in any worker thread, not the one thread that sync_to_async
-    shares by default (Django's own views get one per request too), so a hundred requests
-    arriving at once are not queued behind each other's database work."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    """The ORM from the gateway. On PostgreSQL in any worker thread, so a hundred requests
+    arriving at once do not queue behind each other's database work. SQLite writes one
+    transaction at a time anyway, and writers that collide wait in its busy handler's sleeps
+    (up to 100 ms each), so there the work stays on the one thread sync_to_async shares."""
+    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    return database_sync_to_async(function, thread_sensitive=sqlite)
 
 
 UPSTREAM_DOWN = "chatsite could not reach the Ollama server for this model. Try again later."
