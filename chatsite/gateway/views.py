@@ -111,5 +111,5 @@ def _usage_context(rows: list, *, everyone: bool) -> dict:
         "chart": chart(rows, USAGE_DAYS),
         "by_model": totals(rows, "model", "source"),
         "by_user": totals(rows, "username") if everyone else [],
-        "by_day": totals(rows, "day", "source"),
+        "by_day": sorted(totals(rows, "day", "source"), key=lambda t: t.key, reverse=True),
     }

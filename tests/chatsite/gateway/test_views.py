@@ -157,3 +157,19 @@ def test_admins_see_everyones_usage_and_download_it(alice: User, admin_client: C
     assert f"{today},alice,api,qwen3:8b,1,7,70" in lines
     assert f"{today},alice,chat,llama3.2:latest,1,10,20" in lines
     assert exported["Content-Disposition"].startswith("attachment")
+
+
+def test_the_days_are_listed_newest_first(alice: User, alice_client: Client):
+    key, _ = ApiKey.objects.create_key(alice, "script")
+    for days_ago, tokens in ((3, 1), (1, 500), (2, 30)):
+        record = UsageRecord.objects.create(
+            user=alice, key=key, endpoint="chat", model="m", status="complete", output_tokens=tokens
+        )
+        when = timezone.now() - dt.timedelta(days=days_ago)
+        UsageRecord.objects.filter(pk=record.pk).update(started_at=when)
+
+    page = alice_client.get(reverse("gateway:usage")).text
+    by_day = page[page.index("By day") :]
+
+    days = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", by_day)
+    assert days == sorted(days, reverse=True) and len(days) == 3
