@@ -44,6 +44,7 @@ def in_thread(function: Callable[..., _T]) -> Callable[..., Awaitable[_T]]:
 
 UPSTREAM_DOWN = "chatsite could not reach the Ollama server for this model. Try again later."
 UPSTREAM_SLOW = "The Ollama server for this model did not answer in time. Try again later."
+LOST_MID_REPLY = "chatsite lost the connection to the Ollama server mid-reply."
 
 
 @dataclass(frozen=True)
@@ -297,8 +298,11 @@ class _Relay:
                 message = UPSTREAM_SLOW if isinstance(error, OllamaTimeout) else UPSTREAM_DOWN
                 await self.finish()
                 return await send_error(send, request.route.family, self.http_status, message)
-            # Mid-answer: the status is sent; ending the body early tells the client.
+            # Mid-answer the status is sent: the stream ends with an error in its own format,
+            # as Ollama ends a reply whose runner failed (clients raise it).
         tail = self.meter.flush() if isinstance(self.meter, SseMeter) else b""
+        if self.error and self.response_started:
+            tail += _stream_error(self.meter, LOST_MID_REPLY)
         # Stored before the answer ends, so a client that reads its usage next finds it.
         await self.finish()
         await send({"type": "http.response.body", "body": tail, "more_body": False})
@@ -344,6 +348,17 @@ class _Relay:
             )
         except Exception:  # the record's lease lapses and it is reaped as interrupted
             logger.exception("could not store the usage of API request %s", self.record_id)
+
+
+def _stream_error(meter: Meter, message: str) -> bytes:
+    """An error line for an NDJSON stream, an error event for SSE; nothing for a whole answer
+    (its JSON is cut short, which its client reports)."""
+    if isinstance(meter, NdjsonMeter):
+        return json.dumps({"error": message}).encode() + b"\n"
+    if isinstance(meter, SseMeter):
+        body = {"error": {"message": message, "type": "api_error", "param": None, "code": None}}
+        return b"data: " + json.dumps(body).encode() + b"\n\n"
+    return b""
 
 
 async def _disconnected(receive: ASGIReceiveCallable) -> None:

@@ -184,8 +184,11 @@ class _Completion:
             reply = self._object("chat.completion", [choice], usage=self._usage())
             return await ex.reply(200, go_json(reply), JSON_UTF8)
         for index, token in enumerate(script.tokens):
-            if failure is not None and failure.after_tokens == index and failure.kind == "hang":
-                await ex.hang()
+            if failure is not None and failure.after_tokens == index:
+                if failure.kind == "hang":
+                    await ex.hang()
+                if failure.kind == "drop":
+                    return await ex.drop()
             if index:
                 await ex.pause(script.token_delay)
             delta = {"role": "assistant", "content": token}

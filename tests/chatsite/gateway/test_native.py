@@ -239,3 +239,25 @@ def test_a_bad_key_on_embed_makes_chatsite_ask_no_server_at_all(gateway: LiveGat
 
     assert answer.status_code == 401
     assert gateway.ollama.requests == []  # not even the model list
+
+
+def test_a_server_that_drops_mid_reply_ends_the_answer_and_the_record_says_failed(
+    gateway: LiveGateway,
+):
+    gateway.ollama.script_chat(["One", " two", " three"], failure=Failure.drop_mid_stream(2))
+
+    with native(gateway) as ollama:
+        parts = []
+        with pytest.raises(ollama_client.ResponseError) as lost:
+            for chunk in ollama.chat(
+                model="llama3.2", messages=[{"role": "user", "content": "hi"}], stream=True
+            ):
+                parts.append(chunk.message.content)
+
+    assert parts == ["One", " two"]
+    assert lost.value.error == "chatsite lost the connection to the Ollama server mid-reply."
+    [(status, error)] = gateway.query(
+        "SELECT status, error FROM gateway_usagerecord ORDER BY id DESC LIMIT 1"
+    )
+    assert status == "failed"
+    assert "lost" in error

@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.chatsite.gateway.live import LiveGateway
+from tests.ollama_standin import Failure
 
 
 @contextlib.contextmanager
@@ -133,3 +134,17 @@ def test_retrieving_one_model_goes_to_ollamas_own_answer(gateway: LiveGateway):
     assert (model.id, model.owned_by) == ("llama3.2:latest", "library")
     [sent] = gateway.ollama.requests_to("/v1/models/llama3.2:latest")
     assert sent.method == "GET" and "authorization" not in sent.headers
+
+
+def test_a_stream_cut_off_by_the_server_ends_with_an_error_the_client_raises(
+    gateway: LiveGateway,
+):
+    gateway.ollama.script_chat(["a", " b", " c"], failure=Failure.drop_mid_stream(2))
+
+    with openai_client(gateway) as client, pytest.raises(openai.APIError) as lost:
+        for _ in client.chat.completions.create(
+            model="llama3.2", messages=[{"role": "user", "content": "hi"}], stream=True
+        ):
+            pass
+
+    assert "lost the connection to the Ollama server mid-reply" in lost.value.message
