@@ -322,8 +322,11 @@ class _Relay:
         every = settings.CHAT_LEASE_SECONDS / 3
         while True:
             await asyncio.sleep(every)
-            if not await in_thread(admission.renew)(self.record_id):
-                return
+            try:
+                if not await in_thread(admission.renew)(self.record_id):
+                    return
+            except Exception:  # the database blinked: the generation goes on; try again later
+                logger.exception("could not renew the lease of API request %s", self.record_id)
 
     async def finish(self) -> None:
         if self.record_id is None or self.finished:
