@@ -4,6 +4,7 @@ admins' view of everyone's (/manage/keys/, /manage/usage/ with a CSV export)."""
 from __future__ import annotations
 
 import csv
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,7 @@ from chatsite.accounts.decorators import admin_required
 from chatsite.accounts.requests import AccountRequest
 from chatsite.gateway.forms import KeyForm
 from chatsite.gateway.models import ApiKey, UsageRecord
-from chatsite.gateway.usage import chart, totals, usage_rows
+from chatsite.gateway.usage import UsageRow, chart, totals, usage_rows
 
 USAGE_DAYS = 30
 
@@ -104,7 +105,7 @@ def manage_usage_csv(request: AccountRequest) -> HttpResponse:
     return response
 
 
-def _usage_context(rows: list, *, everyone: bool) -> dict:
+def _usage_context(rows: list[UsageRow], *, everyone: bool) -> dict[str, Any]:
     return {
         "everyone": everyone,
         "days": USAGE_DAYS,
