@@ -256,6 +256,7 @@ class _Relay:
             with contextlib.suppress(asyncio.CancelledError):
                 await work
             if self.status == UsageRecord.Status.CANCELLED and self.error:
+                await self.finish()  # stored before the caller sees the end, as always
                 await self.end_refused(send)
         finally:
             for task in (gone, renewal):
