@@ -20,6 +20,7 @@ NOTES = ROOT / "bench" / "notes.md"
 # (name, module, arguments); each prints its own tables.
 SCRIPTS = [
     ("relay", "bench.relay", []),
+    ("gateway", "bench.gateway", []),
     ("capacity", "bench.capacity", []),
     ("layer_cost", "bench.layer_cost", []),
     ("memory", "bench.memory", []),

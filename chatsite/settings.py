@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "chatsite.accounts",
     "chatsite.library",
+    "chatsite.gateway",
     "conversations",
     "conversations.assistants",
 ]

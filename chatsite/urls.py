@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("chatsite.accounts.urls")),  # sign-up, waiting page, manage/users, settings
     path("manage/models/", include("chatsite.library.urls")),
     path("", include("conversations.assistants.urls")),  # /assistants/, /manage/assistants/
+    path("", include("chatsite.gateway.urls")),  # API keys and usage pages
     path("django-admin/", admin.site.urls),
     path("", include("conversations.urls")),
 ]

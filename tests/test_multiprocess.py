@@ -164,6 +164,36 @@ async def test_a_pull_started_on_one_process_shows_its_progress_to_an_admin_on_a
         await asyncio.sleep(0.05)
 
 
+def test_an_api_key_made_and_revoked_on_one_process_stops_working_on_the_other_at_once(
+    cluster: Cluster, ollama: OllamaStandin
+):
+    a, b = cluster.sites
+    with cluster.http(a) as on_a:
+        page = on_a.get("/accounts/keys/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        made = on_a.post(
+            "/accounts/keys/",
+            data={"name": "editor", "csrfmiddlewaretoken": token},
+            headers={"Referer": a.url + "/accounts/keys/"},
+        )
+        secret = re.search(r'class="secret">(cs-[^<]+)<', made.text)[1]
+        key_id = re.search(r'action="/accounts/keys/(\d+)/revoke/"', made.text)[1]
+        bearer = {"Authorization": f"Bearer {secret}"}
+        with httpx.Client(base_url=b.url, trust_env=False, timeout=10) as api_on_b:
+            before = api_on_b.get("/ollama/api/tags", headers=bearer)
+            on_a.post(
+                f"/accounts/keys/{key_id}/revoke/",
+                data={"csrfmiddlewaretoken": token},
+                headers={"Referer": a.url + "/accounts/keys/"},
+            )
+            after = api_on_b.get("/ollama/api/tags", headers=bearer)
+
+    assert before.status_code == 200
+    assert [m["name"] for m in before.json()["models"]] == ["llama3.2:latest"]
+    assert after.status_code == 401
+    assert "not valid" in after.json()["error"]
+
+
 # Last in this module: it kills process A.
 async def test_a_reply_whose_process_is_killed_is_marked_interrupted_with_its_text_kept(
     cluster: Cluster, ollama: OllamaStandin

@@ -19,6 +19,7 @@ from .names import (
     is_valid_model_name,
     normalise_model_name,
 )
+from .passthrough import Upstream, close_pools, fetch, upstream
 from .results import (
     ChatChunk,
     ChatMessage,
@@ -55,7 +56,11 @@ __all__ = [
     "OllamaUnreachable",
     "PullProgress",
     "RunningModel",
+    "Upstream",
+    "close_pools",
     "configured_hosts",
+    "fetch",
     "is_valid_model_name",
     "normalise_model_name",
+    "upstream",
 ]

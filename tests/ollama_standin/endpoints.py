@@ -40,6 +40,14 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/api/create": ("POST",),
     "/api/copy": ("POST",),
 }
+# Routes added by other modules of the stand-in (register()): path -> handler method name.
+_HANDLERS: dict[str, str] = {}
+
+
+def register(path: str, methods: tuple[str, ...], handler: str) -> None:
+    """Add a route served by a mixin's method; it gets the raw Request (its own decoding)."""
+    _ROUTES[path] = methods
+    _HANDLERS[path] = handler
 
 
 class Endpoints(ModelRegistry, Scripting, Recording, Workshop):
@@ -60,6 +68,8 @@ class Endpoints(ModelRegistry, Scripting, Recording, Workshop):
             return await ex.reply(404, b"404 page not found", TEXT)
         if request.method not in methods:
             return await ex.reply(405, b"405 method not allowed", TEXT)
+        if request.path in _HANDLERS:
+            return await getattr(self, _HANDLERS[request.path])(ex, request)
         handler = getattr(self, "_" + (request.path.rpartition("/")[2] or "root"))
         if request.method not in ("POST", "DELETE"):
             return await handler(ex)

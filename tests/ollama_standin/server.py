@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from .connection import BadRequest, ClientGone, Connection, Exchange, Request, close_writer
+from .embeddings import EmbedEndpoints
 from .endpoints import Endpoints
 from .failures import Failure
+from .openai_compat import OpenAICompat
 from .recording import RecordedRequest
 from .registry import Loaded, Model
 from .scripts import ChatScript, PullScript, Scripts
@@ -24,7 +26,7 @@ from .workshop import WorkshopState
 log = logging.getLogger(__name__)
 
 
-class OllamaStandin(Endpoints):
+class OllamaStandin(OpenAICompat, EmbedEndpoints, Endpoints):
     """The stand-in. Lifecycle and connections live here; what it answers comes from its
     mixins: models (registry.py), scripts (scripts.py), recording (recording.py) and the routes
     (endpoints.py). One condition guards all of its state."""

@@ -1,0 +1,145 @@
+"""Who is calling the API and whether this request may run: the key (one database lookup per
+request, so a revoked key or a deactivated account is refused at once on every process), admin-only
+endpoints, the model access rule, and the per-user limits that chat replies count against too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chatsite.accounts.access import can_use_site, is_site_admin
+from chatsite.accounts.models import User
+from chatsite.gateway.models import LAST_USED_EVERY, ApiKey, UsageRecord, hash_key
+from chatsite.jobs import released_lease, taken_lease
+from conversations.chat.fair_use import refuse_turn
+from conversations.chat.model_access import load_model_access
+
+
+class Refused(Exception):
+    """The request is answered by the gateway itself: status, a sentence, and for 429 a wait."""
+
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+MISSING_KEY = (
+    "This endpoint needs an API key: send it as 'Authorization: Bearer <key>'. "
+    "Create one on your API keys page."
+)
+BAD_KEY = "The API key is not valid: it is unknown, revoked or expired, or its account is disabled."
+ADMINS_ONLY = "Only an admin's API key may do this."
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    key_id: int
+
+    @property
+    def admin(self) -> bool:
+        return is_site_admin(self.user)
+
+
+def authenticate(authorization: str | None) -> Caller:
+    """The caller behind an Authorization header, or Refused(401)."""
+    scheme, _, secret = (authorization or "").strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise Refused(401, MISSING_KEY)
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(hashed=hash_key(secret), revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or key.expired or not can_use_site(key.user):
+        raise Refused(401, BAD_KEY)
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return Caller(key.user, key.pk)
+
+
+def check_model(caller: Caller, model: str, *, embedding_model: bool = False) -> None:
+    """The model access rule of the chat picker; embedding models are fine for embeddings."""
+    if caller.admin or embedding_model or not model:
+        return  # an empty name is Ollama's to refuse, in its own words
+    if problem := load_model_access().refusal(caller.user, model):
+        raise Refused(403, problem)
+
+
+def admit(
+    authorization: str | None,
+    *,
+    caller: Caller | None = None,
+    endpoint: str,
+    model: str,
+    server: str,
+    admin_only: bool = False,
+    counted: bool = False,
+    embedding_model: bool = False,
+) -> tuple[Caller, int | None]:
+    """Authenticate and authorise one request; a counted one (it runs a model) also takes a
+    turn under the per-user limits and opens its usage record, whose id is returned. A caller
+    already authenticated in this request is not looked up again."""
+    caller = caller or authenticate(authorization)
+    if admin_only and not caller.admin:
+        raise Refused(403, ADMINS_ONLY)
+    check_model(caller, model, embedding_model=embedding_model)
+    if not counted:
+        return caller, None
+    with transaction.atomic():
+        if refusal := refuse_turn(caller.user):
+            raise Refused(429, refusal.message, retry_after=refusal.retry_after)
+        record = UsageRecord.objects.create(
+            user=caller.user,
+            key_id=caller.key_id,
+            endpoint=endpoint,
+            model=model[:300],
+            server=server,
+            **taken_lease(settings.CHAT_LEASE_SECONDS),
+        )
+    return caller, record.pk
+
+
+def renew(record_id: int) -> bool:
+    """Keep a long generation counted (its process is alive); False when its key or account
+    no longer may use the site, so the generation ends."""
+    record = UsageRecord.objects.select_related("key", "user").filter(pk=record_id).first()
+    if record is None or record.key is None or not record.key.usable:
+        return False
+    if not can_use_site(record.user):
+        return False
+    until = timezone.now() + timedelta(seconds=settings.CHAT_LEASE_SECONDS)
+    UsageRecord.objects.filter(pk=record_id, status=UsageRecord.Status.RUNNING).update(
+        lease_expires_at=until
+    )
+    return True
+
+
+def finish(
+    record_id: int,
+    *,
+    status: str,
+    http_status: int | None,
+    prompt_tokens: int,
+    output_tokens: int,
+    duration_ns: int,
+    error: str = "",
+) -> None:
+    UsageRecord.objects.filter(pk=record_id).update(
+        status=status,
+        http_status=http_status,
+        prompt_tokens=prompt_tokens,
+        output_tokens=output_tokens,
+        duration_ns=duration_ns,
+        error=error[:2000],
+        finished_at=timezone.now(),
+        **released_lease(),
+    )
