@@ -65,6 +65,9 @@ def seed_tour(live_site: LiveSite) -> Tour:
         "settings": reverse("accounts:my_settings"),
         "users": reverse("accounts:users"),
         "models": reverse("library:index"),
+        "api keys": reverse("gateway:keys"),
+        "usage": reverse("gateway:usage"),
+        "shared assistants": reverse("assistants:shared"),
     }
     return Tour(admin=admin, chat=chat, failed_chat=failed_chat, pages=pages)
 
@@ -87,6 +90,11 @@ def more_pages(tour: Tour) -> dict[str, str]:
         "change password": reverse("password_change"),
         "bob's conversations": reverse("conversations:admin_user_conversations", args=[bob.pk]),
         "admin review": reverse("conversations:admin_review", args=[bobs_chat.id]),
+        "everyone's keys": reverse("gateway:manage_keys"),
+        "everyone's usage": reverse("gateway:manage_usage"),
+        "my assistants": reverse("assistants:mine"),
+        "new assistant": reverse("assistants:mine_new"),
+        "new shared assistant": reverse("assistants:shared_new"),
     }
 
 
