@@ -19,11 +19,12 @@ from .failures import Failure
 from .recording import RecordedRequest
 from .registry import Loaded, Model
 from .scripts import ChatScript, PullScript, Scripts
+from .vision import Vision
 
 log = logging.getLogger(__name__)
 
 
-class OllamaStandin(Endpoints):
+class OllamaStandin(Vision, Endpoints):
     """The stand-in. Lifecycle and connections live here; what it answers comes from its
     mixins: models (registry.py), scripts (scripts.py), recording (recording.py) and the routes
     (endpoints.py). One condition guards all of its state."""

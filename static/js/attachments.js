@@ -1,0 +1,215 @@
+// Attachments in the composer: the Attach button, drag and drop, and paste upload each file at
+// once; the server answers with a removable chip carrying the file's id, which the send carries.
+"use strict";
+
+(function () {
+  function composer() {
+    return document.getElementById("composer");
+  }
+
+  function showError(text) {
+    const box = document.getElementById("composer-errors");
+    if (!box) return;
+    const line = document.createElement("p");
+    line.textContent = text;
+    box.replaceChildren(line);
+  }
+
+  function clearError() {
+    const box = document.getElementById("composer-errors");
+    if (box) box.replaceChildren();
+  }
+
+  // The same wording as the server's (Django's filesizeformat): 1 KB = 1024 bytes.
+  function sizeText(bytes) {
+    const units = ["bytes", "KB", "MB", "GB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return unit === 0 ? bytes + " bytes" : value.toFixed(1) + " " + units[unit];
+  }
+
+  function csrfToken() {
+    const holder = document.body.getAttribute("hx-headers");
+    try {
+      return JSON.parse(holder || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function imageCount() {
+    return document.querySelectorAll("#attachment-tray .attachment-chip.image").length;
+  }
+
+  function isImageFile(file) {
+    return /^image\//.test(file.type || "");
+  }
+
+  function refusal(form, file) {
+    const limit = Number(form.dataset.uploadMax || 0);
+    if (limit && file.size > limit) {
+      return "That file is " + sizeText(file.size) + "; the largest file you can attach is " +
+        sizeText(limit) + ".";
+    }
+    const maxImages = Number(form.dataset.maxImages || 0);
+    if (maxImages && isImageFile(file) && imageCount() >= maxImages) {
+      return "A message can carry at most " + maxImages + " images. Remove one first.";
+    }
+    return "";
+  }
+
+  async function upload(file) {
+    const form = composer();
+    const tray = document.getElementById("attachment-tray");
+    if (!form || !tray) return;
+    const problem = refusal(form, file);
+    if (problem) {
+      showError(problem);
+      return;
+    }
+    const body = new FormData();
+    body.append("file", file, file.name || "pasted-image.png");
+    const pending = document.createElement("div");
+    pending.className = "attachment-chip uploading";
+    pending.textContent = "Uploading " + (file.name || "image") + "…";
+    tray.appendChild(pending);
+    let response;
+    try {
+      response = await fetch(form.dataset.uploadUrl, {
+        method: "POST",
+        body: body,
+        headers: { "X-CSRFToken": csrfToken() },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      pending.remove();
+      showError("The file could not be sent to the server. Check the connection and try again.");
+      return;
+    }
+    pending.remove();
+    if (response.status === 413) {
+      showError("That file is too large to attach; the largest file you can attach is " +
+        sizeText(Number(form.dataset.uploadMax || 0)) + ".");
+      return;
+    }
+    const html = await response.text();
+    const parsed = new DOMParser().parseFromString(html, "text/html");
+    if (!response.ok) {
+      const text = parsed.body.textContent.trim();
+      showError(text || "That file could not be attached.");
+      return;
+    }
+    const chip = parsed.body.firstElementChild;
+    if (!chip) return;
+    const live = document.getElementById("attachment-tray");
+    if (!live) return;
+    live.appendChild(document.importNode(chip, true));
+    const added = live.lastElementChild;
+    if (window.htmx) window.htmx.process(added);
+    clearError();
+    updateWarning();
+  }
+
+  function uploadAll(files) {
+    // One after another, so the chips keep the order the files were given in.
+    return Array.from(files).reduce(function (previous, file) {
+      return previous.then(function () { return upload(file); });
+    }, Promise.resolve());
+  }
+
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.id !== "attachment-input") return;
+    const files = Array.from(input.files || []);
+    input.value = "";
+    uploadAll(files);
+  });
+
+  document.addEventListener("paste", function (event) {
+    const target = event.target;
+    if (!(target instanceof Element) || !target.closest("#composer")) return;
+    const files = Array.from((event.clipboardData && event.clipboardData.files) || []);
+    if (!files.length) return;  // plain text pastes as usual
+    event.preventDefault();
+    uploadAll(files);
+  });
+
+  function dropZone(event) {
+    const target = event.target;
+    return target instanceof Element ? target.closest("#chat") : null;
+  }
+
+  function carriesFiles(event) {
+    return Boolean(event.dataTransfer && Array.from(event.dataTransfer.types || []).includes("Files"));
+  }
+
+  document.addEventListener("dragover", function (event) {
+    if (!dropZone(event) || !carriesFiles(event)) return;
+    event.preventDefault();
+    const form = composer();
+    if (form) form.classList.add("dropping");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    const form = composer();
+    if (form && event.target === form) form.classList.remove("dropping");
+  });
+
+  document.addEventListener("drop", function (event) {
+    if (!dropZone(event) || !carriesFiles(event)) return;
+    event.preventDefault();
+    const form = composer();
+    if (form) form.classList.remove("dropping");
+    uploadAll(event.dataTransfer.files);
+  });
+
+  // Before sending: say so when the attached text is more than the model can read at once.
+  const DEFAULT_CONTEXT = 4096;
+
+  function contextLength() {
+    const numCtx = document.getElementById("id_num_ctx");
+    if (numCtx && Number(numCtx.value) > 0) {
+      return { tokens: Number(numCtx.value), source: "the Context length setting" };
+    }
+    const picker = document.getElementById("model-picker");
+    const option = picker && picker.selectedOptions[0];
+    if (option && Number(option.dataset.context) > 0) {
+      return { tokens: Number(option.dataset.context), source: "the model's context length" };
+    }
+    return { tokens: DEFAULT_CONTEXT, source: "Ollama's default context" };
+  }
+
+  function updateWarning() {
+    const warning = document.getElementById("attachment-warning");
+    if (!warning) return;
+    let tokens = 0;
+    document.querySelectorAll("#attachment-tray .attachment-chip").forEach(function (chip) {
+      tokens += Number(chip.dataset.tokens || 0);
+    });
+    const context = contextLength();
+    if (tokens > context.tokens) {
+      warning.textContent = "The attached text is about " + tokens.toLocaleString("en-US") +
+        " tokens, more than the " + context.tokens.toLocaleString("en-US") + " tokens of " +
+        context.source + ": the model will not see all of it. Raise Context length in " +
+        "Settings, or attach less.";
+      warning.hidden = false;
+    } else {
+      warning.textContent = "";
+      warning.hidden = true;
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "id_num_ctx") updateWarning();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "model-picker") updateWarning();
+  });
+  document.addEventListener("htmx:afterSwap", updateWarning);
+  document.addEventListener("htmx:wsAfterMessage", updateWarning);
+  document.addEventListener("DOMContentLoaded", updateWarning);
+})();
