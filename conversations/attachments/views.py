@@ -32,7 +32,9 @@ def upload(request: AccountRequest) -> HttpResponse:
         attachment = intake.accept_upload(request.user, uploaded.name or "", uploaded.read())
     except AttachmentRefused as refusal:
         context = {"error": str(refusal)}
-        return render(request, "conversations/partials/attachment_refused.html", context, 400)
+        return render(
+            request, "conversations/partials/attachment_refused.html", context, status=400
+        )
     return render(request, "conversations/partials/attachment_chip.html", chip_context(attachment))
 
 
