@@ -163,17 +163,23 @@ def test_the_owner_reads_a_documents_text_escaped(alice_client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.content.decode()
 
 
-def test_removing_a_pending_file_deletes_it_and_its_unused_image(alice_client):
+def test_removing_a_pending_file_deletes_it_and_its_unused_image(
+    alice_client, django_capture_on_commit_callbacks
+):
     upload(alice_client, "shot.png", files.png(), "image/png")
-    attachment = Attachment.objects.get()
+    upload(alice_client, "same.png", files.png(), "image/png")
+    first, second = Attachment.objects.all()
+    remove = [reverse("conversations:attachment_remove", args=[a.id]) for a in (first, second)]
 
-    with pytest.MonkeyPatch.context():
-        response = alice_client.post(
-            reverse("conversations:attachment_remove", args=[attachment.id])
-        )
-
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(remove[0])
     assert response.status_code == 200
+    assert len(stored_files()) == 1  # still used by the other attachment
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(remove[1])
+
     assert Attachment.objects.count() == 0
+    assert stored_files() == []
 
 
 def test_a_sent_file_cannot_be_removed_from_its_message(alice, alice_client):
