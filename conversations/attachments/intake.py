@@ -68,7 +68,7 @@ def accept_upload(user: User, raw_name: str, data: bytes) -> Attachment:
     if looks_like_image(data):
         image = prepare_image(name, data, settings.CHAT_IMAGE_MAX_PIXELS)
         digest = hashlib.sha256(image.data).hexdigest()
-        stored = _store_once(f"images/{digest[:2]}/{digest}.{image.extension}", image.data)
+        stored = store_once(f"images/{digest[:2]}/{digest}.{image.extension}", image.data)
         return Attachment.objects.create(
             owner=user,
             kind=Attachment.Kind.IMAGE,
@@ -95,7 +95,7 @@ def accept_upload(user: User, raw_name: str, data: bytes) -> Attachment:
     )
 
 
-def _store_once(name: str, data: bytes) -> str:
+def store_once(name: str, data: bytes) -> str:
     """Content-addressed: the same image uploaded twice is one file."""
     files = storage()
     if files.exists(name):

@@ -204,3 +204,34 @@ def test_pending_uploads_older_than_a_day_are_swept_by_the_next_upload(alice_cli
     upload(alice_client, "new.txt", b"new")
 
     assert list(Attachment.objects.values_list("name", flat=True)) == ["new.txt"]
+
+
+def test_the_conversation_page_shows_a_sent_image_and_a_document_chip(alice, alice_client):
+    upload(alice_client, "shot.png", files.png(), "image/png")
+    upload(alice_client, "notes.txt", b"private notes")
+    message = make_message(make_conversation(alice), content="See these")
+    Attachment.objects.update(message=message)
+    image = Attachment.objects.get(kind="image")
+    document = Attachment.objects.get(kind="document")
+
+    page = text(alice_client.get(message.conversation.get_absolute_url()))
+
+    assert f'<img src="{image.get_absolute_url()}" alt="shot.png"' in page
+    text_url = reverse("conversations:attachment_text", args=[document.id])
+    assert f'hx-get="{text_url}"' in page
+    assert "notes.txt</span> <span class=\"attachment-size\">13 bytes" in page
+
+
+def test_a_refused_first_message_keeps_its_files_in_the_composer(alice, alice_client, ollama):
+    upload(alice_client, "notes.txt", b"keep me")
+    attachment = Attachment.objects.get()
+
+    response = alice_client.post(
+        reverse("conversations:create"),
+        {"message": "   ", "model": "llama3.2:latest", "attachment": str(attachment.id)},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Type a message first." in page
+    assert f'<input type="hidden" name="attachment" value="{attachment.id}">' in page
