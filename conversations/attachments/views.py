@@ -7,13 +7,13 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from chatsite.accounts.requests import AccountRequest
 from conversations.attachments import intake
-from conversations.attachments.prompt import document_block, estimated_tokens
+from conversations.attachments.prompt import document_block, estimated_tokens, read_file
 from conversations.attachments.refusal import AttachmentRefused
 from conversations.models import Attachment
 
@@ -54,16 +54,16 @@ def remove(request: AccountRequest, attachment_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def file(request: AccountRequest, attachment_id: uuid.UUID) -> FileResponse:
+def file(request: AccountRequest, attachment_id: uuid.UUID) -> HttpResponse:
     """The stored image, with the type from our own record; never sniffed, never cached by
-    anyone else."""
+    anyone else. Read whole: a downscaled image is a few megabytes at most."""
     images = Attachment.objects.for_user(request.user).filter(kind=Attachment.Kind.IMAGE)
     attachment = get_object_or_404(images, pk=attachment_id)
     try:
-        handle = intake.storage().open(attachment.file, "rb")
+        data = read_file(attachment)
     except OSError:
         raise Http404("The file is missing") from None
-    response = FileResponse(handle, content_type=attachment.content_type)
+    response = HttpResponse(data, content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     response["Content-Disposition"] = "inline"

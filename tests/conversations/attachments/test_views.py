@@ -136,7 +136,7 @@ def test_the_owner_gets_the_image_with_our_content_type_and_nosniff(alice_client
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert response.content.startswith(b"\x89PNG")
 
 
 def test_bob_gets_404_for_alices_image_text_and_remove(alice, alice_client, bob_client):

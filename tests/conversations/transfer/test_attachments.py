@@ -71,7 +71,8 @@ def test_an_exported_conversation_imports_back_with_its_images_and_documents(
         120,
         80,
     )
-    assert bob_client.get(image.get_absolute_url()).status_code == 200
+    response = bob_client.get(image.get_absolute_url())
+    assert response.status_code == 200
     assert alice_client.get(image.get_absolute_url()).status_code == 404
     assert (document.kind, document.name, document.text) == (
         "document",
