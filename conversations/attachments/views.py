@@ -17,6 +17,8 @@ from conversations.attachments.prompt import document_block, estimated_tokens, r
 from conversations.attachments.refusal import AttachmentRefused
 from conversations.models import Attachment
 
+IMAGE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
 
 @login_required
 @require_POST
@@ -65,6 +67,9 @@ def file(request: AccountRequest, attachment_id: uuid.UUID) -> HttpResponse:
         raise Http404("The file is missing") from None
     response = HttpResponse(data, content_type=attachment.content_type)
     response["X-Content-Type-Options"] = "nosniff"
+    # Opened in a tab, the browser shows the image in a page of its own, styled inline; an image
+    # runs nothing, so that page may have its styles and nothing else.
+    response["Content-Security-Policy"] = IMAGE_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     response["Content-Disposition"] = "inline"
     return response

@@ -74,7 +74,7 @@
     const body = new FormData();
     body.append("file", file, file.name || "pasted-image.png");
     const pending = document.createElement("div");
-    pending.className = "attachment-chip uploading";
+    pending.className = "attachment-uploading";
     pending.textContent = "Uploading " + (file.name || "image") + "…";
     tray.appendChild(pending);
     let response;
@@ -166,6 +166,17 @@
     if (form) form.classList.remove("dropping");
     uploadAll(event.dataTransfer.files);
   });
+
+  // A message waits for its files: sent while one is still uploading, it would go without it.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.id !== "composer") return;
+    if (form.querySelector(".attachment-uploading")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      showError("Wait for the files to finish uploading, then send.");
+    }
+  }, true);
 
   // Before sending: say so when the attached text is more than the model can read at once.
   const DEFAULT_CONTEXT = 4096;

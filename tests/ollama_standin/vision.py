@@ -1,7 +1,7 @@
 """Vision models in the stand-in: /api/chat checks each message's `images` the way Ollama decodes
 them (plain base64; a `data:` prefix is a 400), and a model with the `vision` capability answers,
-unless a test scripted its reply, by saying what it was shown: how many images and their decoded
-sizes. Tests read the same from the recorded request with `received_images`."""
+unless a test scripted its reply, by saying what it was shown when it was shown images: how many
+and their decoded sizes. Tests read the same from the recorded request with `received_images`."""
 
 from __future__ import annotations
 
@@ -103,6 +103,8 @@ class Vision:
                 return  # the test said what to answer
             record = RecordedRequest("POST", "/api/chat", body, {}, 0.0)
             images = received_images(record)
-            sizes = ", ".join(f"{i.width}x{i.height} {i.format}" for i in images) or "none"
+            if not images:
+                return  # the usual answer
+            sizes = ", ".join(f"{i.width}x{i.height} {i.format}" for i in images)
             text = f"I was shown {len(images)} image{'' if len(images) == 1 else 's'}: {sizes}."
             scripts.add(ChatScript(tokens=tuple(split_tokens(text)), model_key=parsed.key), once=True)
