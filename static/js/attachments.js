@@ -77,6 +77,24 @@
     pending.className = "attachment-uploading";
     pending.textContent = "Uploading " + (file.name || "image") + "…";
     tray.appendChild(pending);
+    let chip = null;
+    try {
+      chip = await post(form, body);
+    } finally {
+      // The chip takes its placeholder's place, so chips keep the order the files were given
+      // in; and only now, so a send held for uploads cannot go between an answer and its chip.
+      if (chip) {
+        pending.replaceWith(chip);
+        if (window.htmx) window.htmx.process(chip);
+        if (!sendWhenUploaded) clearError();
+        updateWarning();
+      } else {
+        pending.remove();
+      }
+    }
+  }
+
+  async function post(form, body) {
     let response;
     try {
       response = await fetch(form.dataset.uploadUrl, {
@@ -86,39 +104,30 @@
         credentials: "same-origin",
       });
     } catch (error) {
-      pending.remove();
       showError("The file could not be sent to the server. Check the connection and try again.");
-      return;
+      return null;
     }
-    pending.remove();
     if (response.status === 413) {
       showError("That file is too large to attach; the largest file you can attach is " +
         sizeText(Number(form.dataset.uploadMax || 0)) + ".");
-      return;
+      return null;
     }
     const html = await response.text();
     const parsed = new DOMParser().parseFromString(html, "text/html");
     if (!response.ok) {
       const text = parsed.body.textContent.trim();
       showError(text || "That file could not be attached.");
-      return;
+      return null;
     }
     const chip = parsed.body.firstElementChild;
-    if (!chip) return;
-    const live = document.getElementById("attachment-tray");
-    if (!live) return;
-    live.appendChild(document.importNode(chip, true));
-    const added = live.lastElementChild;
-    if (window.htmx) window.htmx.process(added);
-    clearError();
-    updateWarning();
+    return chip ? document.importNode(chip, true) : null;
   }
 
   function uploadAll(files) {
     // One after another, so the chips keep the order the files were given in.
     return Array.from(files).reduce(function (previous, file) {
       return previous.then(function () { return upload(file); });
-    }, Promise.resolve());
+    }, Promise.resolve()).then(uploadsFinished);
   }
 
   document.addEventListener("change", function (event) {
@@ -167,16 +176,31 @@
     uploadAll(event.dataTransfer.files);
   });
 
-  // A message waits for its files: sent while one is still uploading, it would go without it.
+  // A message waits for its files: sent while one is still uploading, it would go without it,
+  // so it is held and sent once the last upload has finished.
+  let sendWhenUploaded = false;
   document.addEventListener("submit", function (event) {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || form.id !== "composer") return;
     if (form.querySelector(".attachment-uploading")) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      showError("Wait for the files to finish uploading, then send.");
+      sendWhenUploaded = true;
+      showError("Sending once the files have finished uploading…");
     }
   }, true);
+
+  function uploadsFinished() {
+    const form = composer();
+    if (!sendWhenUploaded || !form || form.querySelector(".attachment-uploading")) return;
+    sendWhenUploaded = false;
+    const box = document.getElementById("composer-errors");
+    // Sent only if no upload was refused (its sentence is in the box): the user decides then.
+    if (box && box.textContent.startsWith("Sending once")) {
+      clearError();
+      form.requestSubmit();
+    }
+  }
 
   // Before sending: say so when the attached text is more than the model can read at once.
   const DEFAULT_CONTEXT = 4096;
