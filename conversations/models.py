@@ -258,6 +258,9 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("conversations:attachment_file", args=[self.id])
+
     @property
     def is_image(self) -> bool:
         return self.kind == self.Kind.IMAGE
@@ -265,6 +268,3 @@ class Attachment(models.Model):
     @property
     def truncated(self) -> bool:
         return self.text_chars > len(self.text)
-
-    def get_absolute_url(self) -> str:
-        return reverse("conversations:attachment_file", args=[self.id])

@@ -16,8 +16,10 @@ from conversations.attachments.refusal import AttachmentRefused
 log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
-# Files whose content is text but whose name says something else that no model reads well.
-NOT_TEXT = "{name} is not a text file or a PDF. Attach images, PDFs or text files (txt, md, csv, json, code)."
+NOT_TEXT = (
+    "{name} is not a text file or a PDF. Attach images, PDFs or text files (txt, md, csv, json, "
+    "code)."
+)
 
 
 @dataclass(frozen=True)

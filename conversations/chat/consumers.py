@@ -174,7 +174,9 @@ def _parse_frame(text_data: str | None) -> dict[str, Any] | None:
     # JSON can escape a lone surrogate ("\ud800"), which is no character and cannot be stored.
     texts = [*data]
     for value in data.values():
-        texts.extend(value if isinstance(value, list) else [value] if isinstance(value, str) else [])
+        texts.extend(
+            value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        )
     if not all(_is_unicode(text) for text in texts):
         return None
     return data

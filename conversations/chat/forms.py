@@ -72,8 +72,7 @@ class AttachmentIdsField(forms.Field):
             return [uuid.UUID(str(item)) for item in values if str(item).strip()]
         except ValueError:
             raise forms.ValidationError(
-                "An attachment of this message is no longer there. Remove it and attach it "
-                "again.",
+                "An attachment of this message is no longer there. Remove it and attach it again.",
                 code="invalid",
             ) from None
 

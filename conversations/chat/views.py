@@ -16,9 +16,9 @@ from django_htmx.http import push_url, reswap, retarget
 
 from chatsite.accounts.models import User
 from chatsite.accounts.requests import AccountRequest
+from conversations.attachments.views import chip_context
 from conversations.chat import actions as chat
 from conversations.chat.catalog import ModelCatalog, load_catalog
-from conversations.attachments.views import chip_context
 from conversations.chat.forms import AttachmentIdsField
 from conversations.chat.frames import message_contexts
 from conversations.chat.model_access import aload_model_access

@@ -84,9 +84,7 @@ def send(page: Page, text: str) -> None:
 
 
 def image_loaded(page: Page, selector: str) -> bool:
-    return bool(
-        page.eval_on_selector(selector, "(img) => img.complete && img.naturalWidth > 0")
-    )
+    return bool(page.eval_on_selector(selector, "(img) => img.complete && img.naturalWidth > 0"))
 
 
 def test_a_pasted_screenshot_reaches_the_vision_model_downscaled_and_shows_after_a_reload(
@@ -119,7 +117,12 @@ def test_a_dropped_text_file_and_an_attached_pdf_reach_the_model_as_text(
 ):
     page.select_option("#model-picker", PLAIN)
     drop_file(page, b"alpha,beta\n1,2\n", "numbers.csv", "text/csv")
-    attach(page, files.pdf("Quarterly revenue grew", "by nine percent"), "report.pdf", "application/pdf")
+    attach(
+        page,
+        files.pdf("Quarterly revenue grew", "by nine percent"),
+        "report.pdf",
+        "application/pdf",
+    )
     # Sent at once, while the files may still be uploading: the message waits for them.
     send(page, "Compare these")
 
@@ -169,9 +172,7 @@ def test_a_model_that_cannot_see_refuses_images_naming_the_vision_models(
     assert Message.objects.count() == 2
 
 
-def test_another_user_gets_404_for_the_image_url(
-    live_site: LiveSite, page: Page, alice, sign_in
-):
+def test_another_user_gets_404_for_the_image_url(live_site: LiveSite, page: Page, alice, sign_in):
     page.select_option("#model-picker", VISION)
     attach(page, files.png(), "private.png", "image/png")
     expect(chips(page)).to_have_count(1)
@@ -221,7 +222,9 @@ def test_export_and_import_keep_images_and_documents(
     )
     expect(page.locator(".message.user .attachment-document")).to_contain_text("todo.txt")
     copy = Attachment.objects.get(message__conversation=imported, kind="image")
-    assert copy.sha256 == Attachment.objects.get(message__conversation=original, kind="image").sha256
+    assert (
+        copy.sha256 == Attachment.objects.get(message__conversation=original, kind="image").sha256
+    )
 
 
 def test_bad_files_get_a_sentence_each_and_nothing_is_stored(

@@ -107,4 +107,6 @@ class Vision:
                 return  # the usual answer
             sizes = ", ".join(f"{i.width}x{i.height} {i.format}" for i in images)
             text = f"I was shown {len(images)} image{'' if len(images) == 1 else 's'}: {sizes}."
-            scripts.add(ChatScript(tokens=tuple(split_tokens(text)), model_key=parsed.key), once=True)
+            scripts.add(
+                ChatScript(tokens=tuple(split_tokens(text)), model_key=parsed.key), once=True
+            )

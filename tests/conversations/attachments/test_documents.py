@@ -11,7 +11,7 @@ from tests.conversations.attachments import files
 
 
 def test_a_text_file_gives_its_text():
-    document = read_document("notes.md", "# Notes\r\n\nAlpha\n".encode(), 1000)
+    document = read_document("notes.md", b"# Notes\r\n\nAlpha\n", 1000)
     assert (document.text, document.total_chars) == ("# Notes\n\nAlpha\n", 15)
 
 

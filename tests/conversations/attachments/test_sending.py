@@ -165,7 +165,9 @@ async def test_later_turns_resend_earlier_images(vision, alice):
     second = await accept(alice, "two.jpg", files.jpeg(50, 40))
 
     turn = await chat.send_message(
-        alice, turn.conversation, {"message": "Second", "model": VISION, "attachment": str(second.pk)}
+        alice,
+        turn.conversation,
+        {"message": "Second", "model": VISION, "attachment": str(second.pk)},
     )
     reply = await settled(turn.reply)
 

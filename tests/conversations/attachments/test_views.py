@@ -219,7 +219,7 @@ def test_the_conversation_page_shows_a_sent_image_and_a_document_chip(alice, ali
     assert f'<img src="{image.get_absolute_url()}" alt="shot.png"' in page
     text_url = reverse("conversations:attachment_text", args=[document.id])
     assert f'hx-get="{text_url}"' in page
-    assert "notes.txt</span> <span class=\"attachment-size\">13 bytes" in page
+    assert 'notes.txt</span> <span class="attachment-size">13 bytes' in page
 
 
 def test_a_refused_first_message_keeps_its_files_in_the_composer(alice, alice_client, ollama):
