@@ -4,6 +4,7 @@ vision model, documents in delimited blocks), refused before anything is stored 
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -14,7 +15,7 @@ from conversations.chat.consumers import _parse_frame
 from conversations.models import Attachment, Conversation, Message
 from tests.conversations.attachments import files
 from tests.factories import make_user
-from tests.live import wait_until
+from tests.live import open_socket, receive_until, wait_until
 from tests.ollama_standin import received_images
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -208,3 +209,65 @@ async def test_images_sent_to_ollama_are_plain_base64_with_no_data_prefix(vision
 
     [text] = vision.requests_to("/api/chat")[0].body["messages"][-1]["images"]
     assert base64.b64decode(text, validate=True).startswith(b"\x89PNG")
+
+
+async def test_regenerate_sends_the_image_again(vision, alice):
+    image = await accept(alice, "shot.png", files.png(40, 30))
+    turn = await chat.send_message(
+        alice, None, {"message": "What is it?", "model": VISION, "attachment": str(image.pk)}
+    )
+    await settled(turn.reply)
+
+    again = await chat.regenerate(alice, turn.conversation)
+    reply = await settled(again.reply)
+
+    assert reply.content == "I was shown 1 image: 40x30 PNG."
+    assert len(received_images(vision.requests_to("/api/chat")[-1])) == 1
+
+
+async def test_editing_a_message_keeps_its_attachments(ollama, alice):
+    notes = await accept(alice, "a.txt", b"the facts")
+    turn = await chat.send_message(
+        alice, None, {"message": "Read", "model": "llama3.2", "attachment": str(notes.pk)}
+    )
+    await settled(turn.reply)
+
+    edited = await chat.edit_and_resend(
+        alice,
+        turn.conversation,
+        {"message_id": str(turn.user_message.pk), "message": "Read again"},
+    )
+    await settled(edited.reply)
+
+    content = ollama.requests_to("/api/chat")[-1].body["messages"][-1]["content"]
+    assert content.startswith("Read again\n\n----- Attached file: a.txt -----\nthe facts\n")
+
+
+async def test_a_socket_send_with_several_files_shows_them_and_clears_the_tray(ollama, alice):
+    conversation = await database_sync_to_async(Conversation.objects.create)(owner=alice)
+    first = await accept(alice, "a.txt", b"first file")
+    second = await accept(alice, "b.txt", b"second file")
+    socket = await open_socket(alice, f"/ws/chat/{conversation.id}/")
+    assert (await socket.connect())[0]
+
+    await socket.send_to(
+        text_data=json.dumps(
+            {
+                "action": "send",
+                "message": "Both",
+                "model": "llama3.2:latest",
+                "attachment": [str(first.pk), str(second.pk)],
+                "HEADERS": {},
+            }
+        )
+    )
+    frames = "".join(await receive_until(socket, "tokens/s"))
+    await socket.disconnect()
+
+    assert (
+        '<div id="attachment-tray" class="attachment-tray" hx-swap-oob="outerHTML"></div>' in frames
+    )
+    assert frames.index("a.txt") < frames.index("b.txt")  # the user's message, with its chips
+    content = ollama.requests_to("/api/chat")[0].body["messages"][-1]["content"]
+    assert "----- Attached file: a.txt -----\nfirst file" in content
+    assert "----- Attached file: b.txt -----\nsecond file" in content

@@ -235,3 +235,17 @@ def test_a_refused_first_message_keeps_its_files_in_the_composer(alice, alice_cl
     page = response.content.decode()
     assert "Type a message first." in page
     assert f'<input type="hidden" name="attachment" value="{attachment.id}">' in page
+
+
+def test_deleting_a_conversation_deletes_its_attachments_and_their_files(
+    alice, alice_client, django_capture_on_commit_callbacks
+):
+    upload(alice_client, "shot.png", files.png(), "image/png")
+    conversation = make_conversation(alice)
+    Attachment.objects.update(message=make_message(conversation))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation.delete()
+
+    assert Attachment.objects.count() == 0
+    assert stored_files() == []
