@@ -292,9 +292,17 @@ def chat_history(
     return history
 
 
+async def _model_sees(model: str) -> bool:
+    choice = (await load_catalog()).find(model)
+    return bool(choice and choice.vision)
+
+
 async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) -> None:
     conversation, reply, earlier = turn.conversation, turn.reply, turn.earlier
-    images = await encoded_images(images_to_send(earlier, turn_settings.options.get("num_ctx")))
+    chosen = images_to_send(earlier, turn_settings.options.get("num_ctx"))
+    if chosen and not await _model_sees(turn_settings.model):
+        chosen = {}  # earlier images, after a switch to a model that cannot see them
+    images = await encoded_images(chosen)
     job = ReplyJob(
         conversation_id=conversation.id,
         owner_id=conversation.owner_id,

@@ -271,3 +271,20 @@ async def test_a_socket_send_with_several_files_shows_them_and_clears_the_tray(o
     content = ollama.requests_to("/api/chat")[0].body["messages"][-1]["content"]
     assert "----- Attached file: a.txt -----\nfirst file" in content
     assert "----- Attached file: b.txt -----\nsecond file" in content
+
+
+async def test_earlier_images_are_not_sent_to_a_model_that_cannot_see(vision, alice):
+    image = await accept(alice, "shot.png", files.png())
+    turn = await chat.send_message(
+        alice, None, {"message": "Look", "model": VISION, "attachment": str(image.pk)}
+    )
+    await settled(turn.reply)
+
+    turn = await chat.send_message(
+        alice, turn.conversation, {"message": "Now in words", "model": "llama3.2"}
+    )
+    await settled(turn.reply)
+
+    request = vision.requests_to("/api/chat")[-1]
+    assert request.body["model"] == "llama3.2:latest"
+    assert all("images" not in message for message in request.body["messages"])
