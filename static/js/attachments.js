@@ -218,24 +218,38 @@
     return { tokens: DEFAULT_CONTEXT, source: "Ollama's default context" };
   }
 
-  function updateWarning() {
-    const warning = document.getElementById("attachment-warning");
-    if (!warning) return;
+  // Said before sending; the server refuses images for a model that cannot see them anyway.
+  function visionProblem() {
+    const picker = document.getElementById("model-picker");
+    const option = picker && picker.selectedOptions[0];
+    if (!option || option.dataset.vision !== "0" || !imageCount()) return "";
+    const seeing = Array.from(picker.options).filter(function (o) {
+      return o.dataset.vision === "1";
+    }).map(function (o) { return o.value; });
+    return "The chosen model cannot see images." + (seeing.length
+      ? " Pick a model that can see images: " + seeing.join(", ") + "."
+      : " No installed model can see images.");
+  }
+
+  function contextProblem() {
     let tokens = 0;
     document.querySelectorAll("#attachment-tray .attachment-chip").forEach(function (chip) {
       tokens += Number(chip.dataset.tokens || 0);
     });
     const context = contextLength();
-    if (tokens > context.tokens) {
-      warning.textContent = "The attached text is about " + tokens.toLocaleString("en-US") +
-        " tokens, more than the " + context.tokens.toLocaleString("en-US") + " tokens of " +
-        context.source + ": the model will not see all of it. Raise Context length in " +
-        "Settings, or attach less.";
-      warning.hidden = false;
-    } else {
-      warning.textContent = "";
-      warning.hidden = true;
-    }
+    if (tokens <= context.tokens) return "";
+    return "The attached text is about " + tokens.toLocaleString("en-US") +
+      " tokens, more than the " + context.tokens.toLocaleString("en-US") + " tokens of " +
+      context.source + ": the model will not see all of it. Raise Context length in " +
+      "Settings, or attach less.";
+  }
+
+  function updateWarning() {
+    const warning = document.getElementById("attachment-warning");
+    if (!warning) return;
+    const text = [visionProblem(), contextProblem()].filter(Boolean).join(" ");
+    warning.textContent = text;
+    warning.hidden = !text;
   }
 
   document.addEventListener("input", function (event) {

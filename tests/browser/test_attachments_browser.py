@@ -149,6 +149,10 @@ def test_a_model_that_cannot_see_refuses_images_naming_the_vision_models(
     page.select_option("#model-picker", PLAIN)
     attach(page, files.png(), "photo.png", "image/png")
     expect(chips(page)).to_have_count(1)
+    # Said before sending, and again by the server when sent anyway.
+    expect(page.locator("#attachment-warning")).to_have_text(
+        f"The chosen model cannot see images. Pick a model that can see images: {VISION}."
+    )
     send(page, "Describe it")
 
     expect(page.locator("#composer-errors")).to_have_text(
