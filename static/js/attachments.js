@@ -79,7 +79,7 @@
     tray.appendChild(pending);
     let chip = null;
     try {
-      chip = await post(form, body);
+      chip = await post(form, body, file.size);
     } finally {
       // The chip takes its placeholder's place, so chips keep the order the files were given
       // in; and only now, so a send held for uploads cannot go between an answer and its chip.
@@ -94,7 +94,7 @@
     }
   }
 
-  async function post(form, body) {
+  async function post(form, body, size) {
     let response;
     try {
       response = await fetch(form.dataset.uploadUrl, {
@@ -108,8 +108,10 @@
       return null;
     }
     if (response.status === 413) {
-      showError("That file is too large to attach; the largest file you can attach is " +
-        sizeText(Number(form.dataset.uploadMax || 0)) + ".");
+      // The server's own cap (chatsite.serve), answered before the file was read.
+      const cap = /up to (\d+) bytes/.exec(await response.text());
+      showError("That file is " + sizeText(size) + "; the server accepts uploads of up to " +
+        (cap ? sizeText(Number(cap[1])) : sizeText(Number(form.dataset.uploadMax || 0))) + ".");
       return null;
     }
     const html = await response.text();

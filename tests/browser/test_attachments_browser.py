@@ -262,6 +262,12 @@ def test_bad_files_get_a_sentence_each_and_nothing_is_stored(
     expect(errors).to_have_text(
         re.compile(r"That file is 60\.0 MB; the largest file you can attach is 20\.0 MB\.")
     )
+    # Past the page's own check, the server refuses it before reading it, in plain words too.
+    page.evaluate("delete document.getElementById('composer').dataset.uploadMax")
+    page.locator("#attachment-input").set_input_files(huge)
+    expect(errors).to_have_text(
+        re.compile(r"That file is 60\.0 MB; the server accepts uploads of up to 20\.1 MB\.")
+    )
 
     expect(chips(page)).to_have_count(0)
     assert Attachment.objects.count() == 0
