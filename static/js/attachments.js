@@ -114,15 +114,23 @@
         (cap ? sizeText(Number(cap[1])) : sizeText(Number(form.dataset.uploadMax || 0))) + ".");
       return null;
     }
-    const html = await response.text();
-    const parsed = new DOMParser().parseFromString(html, "text/html");
-    if (!response.ok) {
-      const text = parsed.body.textContent.trim();
-      showError(text || "That file could not be attached.");
+    if (response.redirected) {  // to the sign-in page: the session has ended
+      showError("You are signed out. Sign in again, then attach the file.");
       return null;
     }
+    const html = await response.text();
+    const parsed = new DOMParser().parseFromString(html, "text/html");
     const chip = parsed.body.firstElementChild;
-    return chip ? document.importNode(chip, true) : null;
+    if (response.status === 400) {  // our sentence saying why
+      showError(parsed.body.textContent.trim() || "That file could not be attached.");
+      return null;
+    }
+    if (!response.ok || !chip || !chip.classList.contains("attachment-chip")) {
+      showError("That file could not be attached (the server answered " + response.status +
+        "). Reload the page and try again.");
+      return null;
+    }
+    return document.importNode(chip, true);
   }
 
   function uploadAll(files) {

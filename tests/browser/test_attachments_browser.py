@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from conversations.models import Attachment, Conversation, Message
@@ -290,4 +291,17 @@ def test_a_document_longer_than_the_context_is_flagged_before_sending(
     page.locator(".attachment-remove").click()
     expect(chips(page)).to_have_count(0)
     # The chip goes once the server has answered, so the row is gone by then.
+    assert Attachment.objects.count() == 0
+
+
+def test_attaching_after_the_session_ended_says_to_sign_in_again(
+    live_site: LiveSite, page: Page, alice
+):
+    page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)  # the CSRF cookie stays
+    attach(page, b"notes", "notes.txt", "text/plain")
+
+    expect(page.locator("#composer-errors")).to_have_text(
+        "You are signed out. Sign in again, then attach the file."
+    )
+    expect(chips(page)).to_have_count(0)
     assert Attachment.objects.count() == 0
