@@ -10,7 +10,8 @@ small so an open socket's compressor stays cheap.
 
 daphne reads a whole request body, of any size, before the application sees a byte of it (a
 150 MB POST to the sign-in page grew the process by 95 MB). Here a body larger than its path's
-limit (CHAT_IMPORT_REQUEST_MAX_BYTES for the import page, CHAT_REQUEST_MAX_BYTES elsewhere) is
+limit (CHAT_IMPORT_REQUEST_MAX_BYTES for the import page, CHAT_UPLOAD_REQUEST_MAX_BYTES for an
+attachment upload, CHAT_REQUEST_MAX_BYTES elsewhere) is
 answered 413 as soon as its Content-Length is read, or as soon as a chunked body passes it.
 """
 
@@ -70,12 +71,20 @@ def _import_path() -> bytes:
     return reverse("conversations:import").encode()
 
 
+@cache
+def _upload_path() -> bytes:
+    return reverse("conversations:attachment_upload").encode()
+
+
 def body_limit(target: bytes | None) -> int:
     """The largest body accepted for a request line's target (path and query)."""
-    if target is None:  # unknown: never refuse what the import page may need
+    if target is None:  # unknown: never refuse what the import page or an upload may need
+        return max(settings.CHAT_IMPORT_REQUEST_MAX_BYTES, settings.CHAT_UPLOAD_REQUEST_MAX_BYTES)
+    path = unquote_to_bytes(target.split(b"?", 1)[0])
+    if path == _import_path():
         return settings.CHAT_IMPORT_REQUEST_MAX_BYTES
-    if unquote_to_bytes(target.split(b"?", 1)[0]) == _import_path():
-        return settings.CHAT_IMPORT_REQUEST_MAX_BYTES
+    if path == _upload_path():
+        return settings.CHAT_UPLOAD_REQUEST_MAX_BYTES
     return settings.CHAT_REQUEST_MAX_BYTES
 
 

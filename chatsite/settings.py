@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -192,10 +193,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 # Whitenoise warns on every start until collectstatic has run; an empty directory is honest.
 STATIC_ROOT.mkdir(exist_ok=True)
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -253,6 +255,25 @@ CHAT_IMPORT_BATCH_MESSAGES = env_int("CHAT_IMPORT_BATCH_MESSAGES", 2000, minimum
 CHAT_MAX_ACTIVE_REPLIES_PER_USER = env_int("CHAT_MAX_ACTIVE_REPLIES_PER_USER", 2, minimum=1)
 CHAT_MAX_TURNS_PER_MINUTE = env_int("CHAT_MAX_TURNS_PER_MINUTE", 20, minimum=1)
 
+# Attachments (images and documents in a message). Files are kept by the "attachments" storage:
+# DATA_DIR/media by default, or any Django storage backend named by CHAT_MEDIA_STORAGE (its own
+# settings configure it). Images are re-encoded at most CHAT_IMAGE_MAX_PIXELS on the long side;
+# a document's text is cut at CHAT_MAX_ATTACHMENT_CHARS.
+CHAT_MEDIA_DIR = Path(env_str("CHAT_MEDIA_DIR", str(DATA_DIR / "media"))).resolve()
+CHAT_MEDIA_STORAGE = env_str("CHAT_MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage")
+CHAT_MAX_IMAGES_PER_MESSAGE = env_int("CHAT_MAX_IMAGES_PER_MESSAGE", 4, minimum=1)
+CHAT_IMAGE_MAX_PIXELS = env_int("CHAT_IMAGE_MAX_PIXELS", 1568, minimum=64)
+CHAT_MAX_ATTACHMENT_CHARS = env_int("CHAT_MAX_ATTACHMENT_CHARS", 200_000, minimum=1)
+CHAT_UPLOAD_MAX_BYTES = env_int("CHAT_UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+STORAGES["attachments"] = {
+    "BACKEND": CHAT_MEDIA_STORAGE,
+    "OPTIONS": (
+        {"location": str(CHAT_MEDIA_DIR)}
+        if CHAT_MEDIA_STORAGE == "django.core.files.storage.FileSystemStorage"
+        else {}
+    ),
+}
+
 # Request bodies are capped by the server (python -m chatsite.serve) before they are buffered;
 # a larger one is answered 413. An upload to /import/ carries an export plus the form around it;
 # anything else is a form or a first message, whose every character may take 12 bytes once
@@ -264,6 +285,10 @@ CHAT_REQUEST_MAX_BYTES = env_int(
     "CHAT_REQUEST_MAX_BYTES",
     max(1024 * 1024, 12 * CHAT_MAX_MESSAGE_CHARS + 64 * 1024),
     minimum=1024,
+)
+# An attachment upload (/c/attachments/) carries one file and its multipart envelope.
+CHAT_UPLOAD_REQUEST_MAX_BYTES = env_int(
+    "CHAT_UPLOAD_REQUEST_MAX_BYTES", CHAT_UPLOAD_MAX_BYTES + 64 * 1024, minimum=1024
 )
 
 # /healthz names the Ollama servers, their versions and errors only to site admins and to

@@ -8,6 +8,7 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         from chatsite.library.signals import models_changed
+        from conversations.attachments import intake  # noqa: F401 - connects its signal
         from conversations.search.index import repair_after_migrate
 
         post_migrate.connect(repair_after_migrate, sender=self)

@@ -214,3 +214,68 @@ class TurnStart(models.Model):
 
     def __str__(self) -> str:
         return f"turn by {self.user_id} at {self.started_at:%H:%M:%S}"
+
+
+class AttachmentQuerySet(models.QuerySet["Attachment"]):
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> AttachmentQuerySet:
+        """The user's own files: pending uploads and those of their conversations' messages."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner_id=user.pk)
+
+    def pending(self) -> AttachmentQuerySet:
+        """Uploaded in a composer, not sent yet."""
+        return self.filter(message__isnull=True)
+
+
+class Attachment(models.Model):
+    """An image or a document attached to a user's message (or waiting in a composer, with no
+    message yet). Images live in the "attachments" storage, named by the hash of their content;
+    a document keeps only its extracted text, here."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        DOCUMENT = "document", "Document"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", null=True, blank=True
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=255)
+    # Of what we serve and send: the re-encoded image, or the uploaded document.
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.CharField(max_length=200, blank=True)  # the image's name in the storage
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    # The document's whole length before it was cut to CHAT_MAX_ATTACHMENT_CHARS.
+    text_chars = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        # Pending uploads older than a day are swept on the next upload.
+        indexes = [models.Index(fields=["message", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("conversations:attachment_file", args=[self.id])
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == self.Kind.IMAGE
+
+    @property
+    def truncated(self) -> bool:
+        return self.text_chars > len(self.text)

@@ -21,6 +21,7 @@ urlpatterns = [
         views.edit_message,
         name="edit_message",
     ),
+    path("", include("conversations.attachments.urls")),
     path("", include("conversations.history.urls")),
     path("", include("conversations.search.urls")),
     path("", include("conversations.transfer.urls")),

@@ -73,6 +73,19 @@ def plain_static_files(settings, empty_static_root: str) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def attachments_in_a_temporary_folder(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Uploaded images go to a folder of the test's own, never to DATA_DIR/media.
+    location = str(tmp_path_factory.mktemp("media"))
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location},
+        },
+    }
+
+
 @pytest.fixture
 def alice(db) -> User:
     return make_user("alice")

@@ -1,7 +1,8 @@
 """Isolation matrix: bob tries every conversation URL and websocket path of alice's and meets 404.
 
 A new conversation URL or socket path joins the matrix with one line in CONVERSATION_URLS or
-CONVERSATION_SOCKETS; "{conversation}" and "{message}" stand for alice's conversation and message.
+CONVERSATION_SOCKETS; "{conversation}" and "{message}" stand for alice's conversation and message,
+"{image}" and "{document}" for that message's attachments, "{pending}" for a file in her composer.
 Pages answer 404 (not 403: existence is not revealed); sockets close with 4404; anonymous,
 unapproved and inactive accounts are refused on connect (4401/4403).
 """
@@ -18,7 +19,9 @@ from django.test import Client
 from django.urls import reverse
 
 from chatsite.accounts.models import User
-from conversations.models import Conversation, Message
+from conversations.attachments import intake
+from conversations.models import Attachment, Conversation, Message
+from tests.conversations.attachments import files
 from tests.factories import make_conversation, make_message, make_user
 
 
@@ -44,6 +47,9 @@ CONVERSATION_URLS: list[Url] = [
     Url("conversations:unarchive", method="post"),
     Url("conversations:delete"),
     Url("conversations:delete", method="post"),
+    Url("conversations:attachment_file", ("{image}",)),
+    Url("conversations:attachment_text", ("{document}",)),
+    Url("conversations:attachment_remove", ("{pending}",), method="post"),
 ]
 CONVERSATION_SOCKETS: list[str] = [
     "/ws/chat/{conversation}/",
@@ -57,7 +63,17 @@ def alices(alice: User) -> dict[str, str]:
     """Alice's conversation with one message, as the placeholders the rows use."""
     conversation = make_conversation(alice, title="Alice's secret plans")
     message = make_message(conversation, content="The secret is 42")
-    return {"conversation": str(conversation.pk), "message": str(message.pk)}
+    image = intake.accept_upload(alice, "secret.png", files.png())
+    document = intake.accept_upload(alice, "secret.txt", b"The secret is 42")
+    intake.attach(alice, message, [image.pk, document.pk])
+    pending = intake.accept_upload(alice, "draft.txt", b"A secret draft")
+    return {
+        "conversation": str(conversation.pk),
+        "message": str(message.pk),
+        "image": str(image.pk),
+        "document": str(document.pk),
+        "pending": str(pending.pk),
+    }
 
 
 def url_for(row: Url, ids: dict[str, str]) -> str:
@@ -70,7 +86,11 @@ def request(client: Client, row: Url, ids: dict[str, str]):
 
 def stored_state() -> list:
     """Everything a foreign request could change, to check it changed nothing."""
-    return [list(Conversation.objects.values()), list(Message.objects.values())]
+    return [
+        list(Conversation.objects.values()),
+        list(Message.objects.values()),
+        list(Attachment.objects.values()),
+    ]
 
 
 @pytest.mark.parametrize("row", CONVERSATION_URLS, ids=lambda row: f"{row.method} {row.name}")

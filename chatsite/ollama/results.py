@@ -69,6 +69,8 @@ class ChatMessage:
     role: str
     content: str
     thinking: str = ""
+    # Base64-encoded images (PNG or JPEG) for vision models: Ollama's message `images`.
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -132,10 +132,12 @@ def pull_progress(obj: Mapping[str, Any]) -> PullProgress:
     )
 
 
-def message_payload(message: ChatMessage) -> dict[str, str]:
-    payload = {"role": message.role, "content": message.content}
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.thinking:
         payload["thinking"] = message.thinking
+    if message.images:
+        payload["images"] = list(message.images)
     return payload
 
 

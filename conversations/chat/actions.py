@@ -14,12 +14,16 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 
 from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
 from conversations.assistants.models import Assistant
+from conversations.attachments import intake
+from conversations.attachments.prompt import content_for_model, encoded_images, images_to_send
+from conversations.attachments.refusal import AttachmentRefused
 from conversations.chat import frames
 from conversations.chat.catalog import ModelCatalog, load_catalog
 from conversations.chat.fair_use import claim_turn
@@ -67,15 +71,36 @@ async def send_message(
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
     turn_settings = await _checked_settings(form)
+    attachment_ids = form.cleaned_data["attachment"]
+    if attachment_ids:
+        await _check_attachments(user, attachment_ids, turn_settings)
     turn = await _begin_turn(
         user,
         conversation,
         turn_settings,
         new_text=form.cleaned_data["message"],
         assistant=assistant if conversation is None else None,
+        attachment_ids=attachment_ids,
     )
     await _announce_and_start(turn, turn_settings)
     return turn
+
+
+async def _check_attachments(
+    user: User, ids: Sequence[uuid.UUID], turn_settings: TurnSettings
+) -> None:
+    """Before anything is stored: the files are the user's and still pending, and images go
+    only to a model that can see them (the catalog was just loaded: this reuses it)."""
+    catalog = await load_catalog()
+    choice = catalog.find(turn_settings.model)
+    vision_models = (
+        None if choice and choice.vision else [m.name for m in catalog.chat_models if m.vision]
+    )
+    try:
+        attachments = await sync_to_async(intake.pending_for_send)(user, ids)
+        intake.check_images_allowed(attachments, vision_models)
+    except AttachmentRefused as refusal:
+        raise ChatRefused(str(refusal)) from None
 
 
 async def regenerate(user: User, conversation: Conversation) -> StartedTurn:
@@ -155,6 +180,7 @@ def _begin_turn(
     replace_last_reply: bool = False,
     edit: tuple[uuid.UUID, str] | None = None,
     assistant: Assistant | None = None,
+    attachment_ids: Sequence[uuid.UUID] = (),
 ) -> StartedTurn:
     """Store the user's side of a turn and the reply placeholder, atomically.
 
@@ -181,6 +207,13 @@ def _begin_turn(
         history = list(messages.order_by("created_at", "-role"))
         removed_ids = [m.pk for m in history]
         user_message = _apply_user_side(conversation, history, new_text, replace_last_reply, edit)
+        if attachment_ids and user_message is not None:
+            try:
+                intake.attach(user, user_message, attachment_ids)
+            except AttachmentRefused as refusal:
+                raise ChatRefused(str(refusal)) from None
+        # One query: what the frames show and the model is sent, read here, not in async code.
+        prefetch_related_objects(history, "attachments")
         kept = {m.pk for m in history}
         removed_ids = [pk for pk in removed_ids if pk not in kept]
         conversation.model = turn_settings.model
@@ -252,8 +285,13 @@ def _apply_user_side(
     return message
 
 
-def chat_history(conversation: Conversation, messages: Sequence[Message]) -> list[ChatMessage]:
-    """What the model is sent: the system prompt, then every turn with text.
+def chat_history(
+    conversation: Conversation,
+    messages: Sequence[Message],
+    images: Mapping[uuid.UUID, tuple[str, ...]] | None = None,
+) -> list[ChatMessage]:
+    """What the model is sent: the system prompt, then every turn with text, a user message's
+    documents in blocks after its text and its `images` (base64, chosen by images_to_send).
 
     Failed replies (no text) are left out; stopped and interrupted replies are sent as far as
     they got, since that is what the user saw and answered.
@@ -264,19 +302,37 @@ def chat_history(conversation: Conversation, messages: Sequence[Message]) -> lis
     for message in messages:
         if message.role == Message.Role.ASSISTANT and not message.content:
             continue
-        history.append(ChatMessage(role=message.role, content=message.content))
+        if message.role == Message.Role.USER:
+            history.append(
+                ChatMessage(
+                    role=message.role,
+                    content=content_for_model(message),
+                    images=(images or {}).get(message.pk, ()),
+                )
+            )
+        else:
+            history.append(ChatMessage(role=message.role, content=message.content))
     return history
+
+
+async def _model_sees(model: str) -> bool:
+    choice = (await load_catalog()).find(model)
+    return bool(choice and choice.vision)
 
 
 async def _announce_and_start(turn: StartedTurn, turn_settings: TurnSettings) -> None:
     conversation, reply, earlier = turn.conversation, turn.reply, turn.earlier
+    chosen = images_to_send(earlier, turn_settings.options.get("num_ctx"))
+    if chosen and not await _model_sees(turn_settings.model):
+        chosen = {}  # earlier images, after a switch to a model that cannot see them
+    images = await encoded_images(chosen)
     job = ReplyJob(
         conversation_id=conversation.id,
         owner_id=conversation.owner_id,
         message=reply,
         model=turn_settings.model,
         host=turn_settings.host,
-        history=chat_history(conversation, earlier),
+        history=chat_history(conversation, earlier, images),
         options=turn_settings.options,
         # Never send `think` to a model without the capability: Ollama answers 400.
         think=turn_settings.think if turn_settings.model_thinks else None,

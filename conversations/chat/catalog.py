@@ -28,6 +28,8 @@ class ModelChoice:
     # Empty when the server reports none (old Ollama): such a model is assumed to chat.
     capabilities: frozenset[str]
     hosts: tuple[str, ...]
+    # The model's own context length when the server reports it (newer Ollama, in /api/tags).
+    context_length: int | None = None
 
     @property
     def thinking(self) -> bool:
@@ -145,6 +147,7 @@ async def _load(hosts: tuple[str, ...]) -> ModelCatalog:
                 size=model.size,
                 capabilities=frozenset(capabilities) | (known.capabilities if known else set()),
                 hosts=hosts,
+                context_length=model.details.context_length,
             )
     return ModelCatalog(
         servers=tuple(status for status, _ in answers), models=tuple(merged.values())

@@ -168,13 +168,24 @@ def _parse_frame(text_data: str | None) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     data.pop("HEADERS", None)
-    if not all(isinstance(value, str | int | float | bool) for value in data.values()):
+    # Plain values; a list only of texts (several inputs of one name: the attachment ids).
+    if not all(_is_plain(value) for value in data.values()):
         return None
     # JSON can escape a lone surrogate ("\ud800"), which is no character and cannot be stored.
-    texts = [*data, *(value for value in data.values() if isinstance(value, str))]
+    texts = [*data]
+    for value in data.values():
+        texts.extend(
+            value if isinstance(value, list) else [value] if isinstance(value, str) else []
+        )
     if not all(_is_unicode(text) for text in texts):
         return None
     return data
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return isinstance(value, str | int | float | bool)
 
 
 def _is_unicode(text: str) -> bool:

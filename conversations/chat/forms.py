@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -59,8 +60,31 @@ class MessageTextField(forms.CharField):
         return text
 
 
+class AttachmentIdsField(forms.Field):
+    """The ids of the composer's uploaded attachments: one hidden input per file, so a form
+    post gives a list and a socket frame a string (one file) or a list (several)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[uuid.UUID]:
+        values = [value] if isinstance(value, str) else list(value or [])
+        try:
+            return [uuid.UUID(str(item)) for item in values if str(item).strip()]
+        except ValueError:
+            raise forms.ValidationError(
+                "An attachment of this message is no longer there. Remove it and attach it again.",
+                code="invalid",
+            ) from None
+
+    def validate(self, value: Any) -> None:
+        # Empty is fine (no attachments); at most a handful of files fit in one composer.
+        if len(value) > 50:
+            raise forms.ValidationError("A message can carry at most 50 files.", code="too_many")
+
+
 class SendForm(ConversationSettingsForm):
     message = MessageTextField(error_messages={"required": "Type a message first."})
+    attachment = AttachmentIdsField(required=False)
 
 
 class EditForm(forms.Form):
@@ -75,7 +99,11 @@ def form_errors(form: forms.Form) -> list[str]:
         # Only a label written for people leads; a field without one (label None) has messages
         # that are whole sentences.
         field = form.fields.get(name)
-        label = field.label if field is not None and name not in ("message", "model") else None
+        label = (
+            field.label
+            if field is not None and name not in ("message", "model", "attachment")
+            else None
+        )
         prefix = f"{label}: " if label else ""
         errors.extend(f"{prefix}{message}" for message in messages)
     return errors

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,11 +18,13 @@ from chatsite.accounts.models import User
 from chatsite.accounts.requests import AccountRequest
 from conversations.assistants.models import Assistant
 from conversations.assistants.offers import offered, offered_one
+from conversations.attachments.views import chip_context
 from conversations.chat import actions as chat
 from conversations.chat.catalog import ModelCatalog, load_catalog
+from conversations.chat.forms import AttachmentIdsField
 from conversations.chat.frames import message_contexts
 from conversations.chat.model_access import aload_model_access
-from conversations.models import Conversation, Message
+from conversations.models import Attachment, Conversation, Message
 
 # The sidebar: pinned first, archived hidden (they stay on the history page).
 SIDEBAR_FIELDS = ("id", "title", "pinned", "updated_at")
@@ -118,7 +122,7 @@ async def _owned_message(
     if role:
         messages = messages.filter(role=role)
     try:
-        return await messages.aget(pk=message_id)
+        return await messages.prefetch_related("attachments").aget(pk=message_id)
     except Message.DoesNotExist:
         raise Http404("No such message") from None
 
@@ -138,7 +142,8 @@ async def _page_context(
     if conversation is not None:
         thread = Message.objects.for_user(user).filter(conversation=conversation)
         await sync_to_async(thread.reap_expired)()
-        found = [m async for m in thread.order_by("created_at", "-role")]
+        ordered = thread.order_by("created_at", "-role").prefetch_related("attachments")
+        found = [m async for m in ordered]
     thread_items = await message_contexts(found)
     streaming = any(m.state == Message.State.STREAMING for m in found)
     last_used = conversation or await owned.only("model").exclude(model="").afirst()
@@ -158,7 +163,22 @@ async def _page_context(
         "errors": errors or [],
         "settings_values": _settings_values(conversation, draft, assistant),
         "max_message_chars": chat.max_message_chars(),
+        "upload_max_bytes": settings.CHAT_UPLOAD_MAX_BYTES,
+        "max_images": settings.CHAT_MAX_IMAGES_PER_MESSAGE,
+        "pending_attachments": await _draft_attachments(user, draft),
     }
+
+
+async def _draft_attachments(user: User, draft: Any) -> list[dict[str, object]]:
+    """A refused first message keeps its files in the composer."""
+    if not draft or not hasattr(draft, "getlist"):
+        return []
+    try:
+        ids = AttachmentIdsField().clean(draft.getlist("attachment"))
+    except forms.ValidationError:
+        return []
+    pending = Attachment.objects.for_user(user).pending().filter(pk__in=ids)
+    return [chip_context(attachment) async for attachment in pending]
 
 
 def _settings_values(

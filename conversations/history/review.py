@@ -71,7 +71,8 @@ def admin_user_conversations(request: AccountRequest, pk: int) -> HttpResponse:
 
 
 def review_context(conversation: Conversation, thread: MessageQuerySet) -> dict[str, Any]:
-    items = [message_context(found) for found in thread.order_by("created_at", "-role")]
+    ordered = thread.order_by("created_at", "-role").prefetch_related("attachments")
+    items = [message_context(found) for found in ordered]
     replies = [item["message"] for item in items if item["message"].role == "assistant"]
     return {
         "conversation": conversation,

@@ -7,7 +7,10 @@ always new: an import never touches existing rows and belongs to the importing u
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import zipfile
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from itertools import islice
@@ -18,7 +21,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from chatsite.accounts.models import User
-from conversations.models import Conversation, Message
+from conversations.attachments.prompt import read_file
+from conversations.models import Attachment, Conversation, Message
 from conversations.transfer.importers import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -52,11 +56,38 @@ def conversation_record(conversation: Conversation, messages: Iterable[Message])
     return {
         "id": str(conversation.pk),
         **{name: _value(getattr(conversation, name)) for name in CONVERSATION_FIELDS},
-        "messages": [
-            {"id": str(m.pk), **{name: _value(getattr(m, name)) for name in MESSAGE_FIELDS}}
-            for m in messages
-        ],
+        "messages": [message_record(m) for m in messages],
     }
+
+
+def message_record(message: Message) -> dict[str, Any]:
+    record = {
+        "id": str(message.pk),
+        **{name: _value(getattr(message, name)) for name in MESSAGE_FIELDS},
+    }
+    # Prefetched by the callers; absent for a message without attachments.
+    if attachments := list(message.attachments.all()):
+        record["attachments"] = [attachment_record(a) for a in attachments]
+    return record
+
+
+def attachment_record(attachment: Attachment) -> dict[str, Any]:
+    """An image with its bytes in base64, so an export imports back whole; a document's text."""
+    record: dict[str, Any] = {
+        "kind": attachment.kind,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
+    if attachment.is_image:
+        record |= {
+            "width": attachment.width,
+            "height": attachment.height,
+            "data": base64.b64encode(read_file(attachment)).decode("ascii"),
+        }
+    else:
+        record |= {"text": attachment.text, "text_chars": attachment.text_chars}
+    return record
 
 
 def document_head() -> dict[str, Any]:
@@ -106,15 +137,45 @@ def _records(conversations: list[Conversation], threads: dict[Any, list[Message]
 
 
 def _thread(messages: Any) -> Any:
-    return messages.order_by("conversation_id", "created_at", "-role", "id")
+    ordered = messages.order_by("conversation_id", "created_at", "-role", "id")
+    return ordered.prefetch_related("attachments")
 
 
 async def markdown_context(conversation: Conversation) -> dict[str, Any]:
     messages = [m async for m in _thread(Message.objects.filter(conversation=conversation))]
     return {
         "conversation": conversation,
-        "messages": [{"message": m, "thinking_quoted": _quoted(m.thinking)} for m in messages],
+        "messages": [
+            {
+                "message": m,
+                "thinking_quoted": _quoted(m.thinking),
+                "files": [(a, zipped_name(a)) for a in m.attachments.all()],
+            }
+            for m in messages
+        ],
     }
+
+
+def zipped_name(attachment: Attachment) -> str:
+    """Where an attachment is in a Markdown export's zip: files/, unique by its id."""
+    stem = slugify(attachment.name.rsplit(".", 1)[0])[:40] or "file"
+    if attachment.is_image:
+        extension = "png" if attachment.content_type == "image/png" else "jpg"
+    else:
+        extension = "txt"
+    return f"files/{attachment.pk.hex[:8]}-{stem}.{extension}"
+
+
+def markdown_zip(markdown_name: str, text: str, context: dict[str, Any]) -> bytes:
+    """The Markdown and every file it links to, in one zip (written in a worker thread)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(markdown_name, text)
+        for item in context["messages"]:
+            for attachment, name in item["files"]:
+                data = read_file(attachment) if attachment.is_image else attachment.text.encode()
+                archive.writestr(name, data)
+    return out.getvalue()
 
 
 def _quoted(text: str) -> str:

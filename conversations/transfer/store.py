@@ -4,6 +4,7 @@ size never holds the database's write lock for long and never stores half a conv
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from chatsite.accounts.models import User
-from conversations.models import Conversation, Message
+from conversations.attachments.intake import store_once
+from conversations.models import Attachment, Conversation, Message
 from conversations.transfer.export import CONVERSATION_FIELDS, MESSAGE_FIELDS
 from conversations.transfer.importers import TITLE_LENGTH, ImportedConversation, ImportedMessage
+from conversations.transfer.importers.records import ImportedAttachment
 
 # An import transaction writes at most CHAT_IMPORT_BATCH_MESSAGES messages and about this many
 # characters of text: indexing text for search costs SQLite about 0.1 s per MB, so a batch holds
@@ -152,7 +155,7 @@ def _chars(message: ImportedMessage) -> int:
 def _save_batch(user: User, batch: list[ImportedConversation], now: datetime) -> int:
     """One transaction, as short as it can be: the rows and their values are ready before it
     starts, and it is two INSERT statements."""
-    conversations, messages = [], []
+    conversations, messages, attachments = [], [], []
     for item in batch:
         conversation = Conversation(
             owner=user, **{name: getattr(item, name) for name in CONVERSATION_FIELDS}
@@ -171,12 +174,50 @@ def _save_batch(user: User, batch: list[ImportedConversation], now: datetime) ->
             moment = conversation.created_at + timedelta(microseconds=position)
             message.created_at = m.created_at or moment
             messages.append(message)
-    statements = [_insert_statement(conversations), _insert_statement(messages)]
+            attachments += [
+                _attachment(user, message, position, a, now)
+                for position, a in enumerate(m.attachments)
+            ]
+    statements = [
+        _insert_statement(conversations),
+        _insert_statement(messages),
+        _insert_statement(attachments),
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         for sql, rows in statements:
             if rows:
                 cursor.executemany(sql, rows)
     return len(messages)
+
+
+def _attachment(
+    user: User, message: Message, position: int, imported: ImportedAttachment, now: datetime
+) -> Attachment:
+    """The row for an imported attachment; an image's file is stored first (by its hash, so a
+    file already there is shared; one left by a failed batch is only an unused file)."""
+    data = imported.data if imported.kind == Attachment.Kind.IMAGE else imported.text.encode()
+    digest = hashlib.sha256(data).hexdigest()
+    stored = ""
+    if imported.kind == Attachment.Kind.IMAGE:
+        extension = "png" if imported.content_type == "image/png" else "jpg"
+        stored = store_once(f"images/{digest[:2]}/{digest}.{extension}", imported.data)
+    attachment = Attachment(
+        owner=user,
+        message=message,
+        kind=imported.kind,
+        name=imported.name,
+        content_type=imported.content_type,
+        size=imported.size,
+        sha256=digest,
+        file=stored,
+        width=imported.width,
+        height=imported.height,
+        text=imported.text,
+        text_chars=imported.text_chars,
+        position=position,
+    )
+    attachment.created_at = now
+    return attachment
 
 
 def _insert_statement(objects: list[Any]) -> tuple[str, list[list[Any]]]:

@@ -36,7 +36,13 @@ async def export_markdown(request: AccountRequest, conversation_id: uuid.UUID) -
     render = sync_to_async(render_to_string, thread_sensitive=False)
     text = await render("conversations/transfer_export.md", context)
     filename = transfer.export_filename(conversation, "md")
-    return _download(HttpResponse(text, content_type="text/markdown; charset=utf-8"), filename)
+    if not any(item["files"] for item in context["messages"]):
+        return _download(HttpResponse(text, content_type="text/markdown; charset=utf-8"), filename)
+    # With images or documents: the Markdown and its files, linked by relative paths, in a zip.
+    pack = sync_to_async(transfer.markdown_zip, thread_sensitive=False)
+    data = await pack(filename, text, context)
+    zipped = transfer.export_filename(conversation, "zip")
+    return _download(HttpResponse(data, content_type="application/zip"), zipped)
 
 
 @login_required

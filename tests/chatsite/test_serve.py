@@ -208,3 +208,28 @@ def test_a_chunked_post_under_the_limit_reaches_the_sign_in_form(served: Served)
     assert answer.request.headers["Transfer-Encoding"] == "chunked"
     assert answer.status_code == 200
     assert 'name="username"' in answer.text
+
+
+UPLOAD_LIMIT = 20 * 1024 * 1024 + 64 * 1024  # CHAT_UPLOAD_MAX_BYTES's default and its envelope
+
+
+def test_an_attachment_upload_takes_a_body_over_the_general_limit(served: Served):
+    body = b"x" * (2 * 1024 * 1024)
+    answer = exchange(
+        served,
+        f"POST /c/attachments/ HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n"
+        f"Content-Length: {len(body)}\n",
+        [body],
+    )
+
+    assert answer.startswith(b"HTTP/1.1 403 ")  # it reached the site (no CSRF token)
+
+
+def test_a_60_mb_attachment_upload_is_refused_before_its_body_is_sent(served: Served):
+    answer = exchange(
+        served,
+        f"POST /c/attachments/ HTTP/1.1\nHost: 127.0.0.1\nContent-Length: {60 * 1024 * 1024}\n",
+    )
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert f"up to {UPLOAD_LIMIT} bytes".encode() in answer

@@ -9,6 +9,7 @@ from .failures import BUSY_MESSAGE, RUNNER_FAILURE, UNKNOWN_MANIFEST, Failure
 from .recording import RecordedRequest
 from .scripts import split_tokens
 from .server import OllamaStandin, running_standin
+from .vision import ReceivedImage, received_images
 
 __all__ = [
     "BUSY_MESSAGE",
@@ -16,7 +17,9 @@ __all__ = [
     "UNKNOWN_MANIFEST",
     "Failure",
     "OllamaStandin",
+    "ReceivedImage",
     "RecordedRequest",
     "running_standin",
+    "received_images",
     "split_tokens",
 ]

@@ -21,12 +21,13 @@ from .openai_compat import OpenAICompat
 from .recording import RecordedRequest
 from .registry import Loaded, Model
 from .scripts import ChatScript, PullScript, Scripts
+from .vision import Vision
 from .workshop import WorkshopState
 
 log = logging.getLogger(__name__)
 
 
-class OllamaStandin(OpenAICompat, EmbedEndpoints, Endpoints):
+class OllamaStandin(Vision, OpenAICompat, EmbedEndpoints, Endpoints):
     """The stand-in. Lifecycle and connections live here; what it answers comes from its
     mixins: models (registry.py), scripts (scripts.py), recording (recording.py) and the routes
     (endpoints.py). One condition guards all of its state."""

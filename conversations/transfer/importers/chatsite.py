@@ -3,9 +3,16 @@ the file in a sentence naming the chat, the message and the field."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
-from conversations.models import Message
+from django.conf import settings
+
+from conversations.attachments.images import prepare_image
+from conversations.attachments.intake import clean_name
+from conversations.attachments.refusal import AttachmentRefused
+from conversations.models import Attachment, Message
 from conversations.transfer.importers.records import (
     ASSISTANT_NAME_LENGTH,
     FORMAT_VERSION,
@@ -16,6 +23,7 @@ from conversations.transfer.importers.records import (
     STATES,
     TITLE_LENGTH,
     Fields,
+    ImportedAttachment,
     ImportedConversation,
     ImportedMessage,
     ImportRejected,
@@ -96,4 +104,47 @@ def _chatsite_message(f: Fields) -> ImportedMessage:
         total_duration_ns=f.count("total_duration_ns", MAX_NANOSECONDS),
         created_at=f.moment("created_at"),
         finished_at=f.moment("finished_at"),
+        attachments=[
+            _chatsite_attachment(Fields(raw, f"{f.where}, attachment {number}"))
+            for number, raw in enumerate(_listed(f, "attachments"), start=1)
+        ],
+    )
+
+
+def _listed(f: Fields, key: str) -> list[Any]:
+    return [] if f.data.get(key) is None else f.items(key)
+
+
+def _chatsite_attachment(f: Fields) -> ImportedAttachment:
+    """An exported attachment, checked again as an upload is: an image is decoded, bounded
+    and re-encoded; a document's text is cut at CHAT_MAX_ATTACHMENT_CHARS."""
+    kind = f.choice("kind", list(Attachment.Kind.values))
+    name = clean_name(f.text("name", required=True))
+    if kind == Attachment.Kind.IMAGE:
+        try:
+            data = base64.b64decode(f.text("data", required=True), validate=True)
+            image = prepare_image(name, data, settings.CHAT_IMAGE_MAX_PIXELS)
+        except binascii.Error:
+            raise ImportRejected(f'{f.where}: "data" must be the image in base64.') from None
+        except AttachmentRefused as refusal:
+            raise ImportRejected(f"{f.where}: {refusal}") from None
+        return ImportedAttachment(
+            kind=kind,
+            name=name,
+            content_type=image.content_type,
+            size=len(image.data),
+            data=image.data,
+            width=image.width,
+            height=image.height,
+        )
+    text = f.text("text", required=True)
+    limit = settings.CHAT_MAX_ATTACHMENT_CHARS
+    chars = f.count("text_chars", 2**31 - 1) or len(text)
+    return ImportedAttachment(
+        kind=kind,
+        name=name,
+        content_type=f.text("content_type", max_length=100) or "text/plain",
+        size=f.count("size", 2**62) or len(text.encode()),
+        text=text[:limit],
+        text_chars=max(chars, len(text)),
     )

@@ -149,6 +149,9 @@ def fit_for_storage(conversations: list[ImportedConversation], max_message_chars
             message.thinking, thinking_cut = _capped(_storable(message.thinking), max_message_chars)
             message.error, _ = _capped(_storable(message.error), ERROR_LENGTH)
             message.model = _storable(message.model)
+            for attachment in message.attachments:
+                attachment.name = _storable(attachment.name) or "file"
+                attachment.text = _storable(attachment.text)
             cut += int(content_cut or thinking_cut)
     return cut
 

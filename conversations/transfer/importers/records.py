@@ -40,6 +40,21 @@ class ImportRejected(Exception):
 
 
 @dataclass
+class ImportedAttachment:
+    """An image (already checked and re-encoded, as an upload is) or a document's text."""
+
+    kind: str
+    name: str
+    content_type: str
+    size: int
+    data: bytes = b""
+    width: int | None = None
+    height: int | None = None
+    text: str = ""
+    text_chars: int = 0
+
+
+@dataclass
 class ImportedMessage:
     role: str
     content: str
@@ -54,6 +69,7 @@ class ImportedMessage:
     total_duration_ns: int | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+    attachments: list[ImportedAttachment] = field(default_factory=list)
 
 
 @dataclass

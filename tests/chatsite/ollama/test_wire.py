@@ -93,3 +93,13 @@ def test_a_message_carries_thinking_only_when_there_is_some():
         "content": "4",
         "thinking": "2+2",
     }
+
+
+def test_a_message_carries_images_only_when_there_are_some():
+    message = ChatMessage("user", "look", images=("aGk=", "eW8="))
+    assert wire.message_payload(message) == {
+        "role": "user",
+        "content": "look",
+        "images": ["aGk=", "eW8="],
+    }
+    assert "images" not in wire.message_payload(ChatMessage("user", "plain"))

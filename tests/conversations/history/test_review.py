@@ -164,3 +164,39 @@ def test_an_admin_review_record_outlives_the_conversation(admin_client, reviewed
     reviewed.delete()
 
     assert AdminReviewRecord.objects.get().conversation_title == "Benchmarks"
+
+
+def with_files(conversation: Conversation) -> tuple:
+    from conversations.attachments import intake
+    from tests.conversations.attachments import files
+
+    owner = conversation.owner
+    image = intake.accept_upload(owner, "chart.png", files.png())
+    document = intake.accept_upload(owner, "data.csv", b"a,b\n1,2\n")
+    message = conversation.messages.filter(role=Message.Role.USER).get()
+    intake.attach(owner, message, [image.pk, document.pk])
+    return image, document
+
+
+def test_the_review_shows_the_owner_their_images_and_documents(alice_client, reviewed):
+    image, document = with_files(reviewed)
+
+    page = alice_client.get(reverse("conversations:review", args=[reviewed.pk])).content.decode()
+
+    assert f'<img src="{image.get_absolute_url()}" alt="chart.png"' in page
+    assert reverse("conversations:attachment_text", args=[document.pk]) in page
+
+
+def test_an_admin_reviewing_sees_file_names_and_document_text_but_no_image_url(
+    admin_client, reviewed
+):
+    turn_admin_review(True)
+    image, _document = with_files(reviewed)
+
+    response = admin_client.get(reverse("conversations:admin_review", args=[reviewed.pk]))
+
+    page = response.content.decode()
+    assert "chart.png" in page and "data.csv" in page
+    assert "a,b\n1,2" in page
+    assert image.get_absolute_url() not in page
+    assert admin_client.get(image.get_absolute_url()).status_code == 404
