@@ -1,13 +1,15 @@
 """Several daphne processes sharing PostgreSQL and Redis, as a team that outgrew one process runs.
 
 These processes use their own PostgreSQL database and Redis database (not the suite's), so the
-test runs the same in the default and the scaled configuration.
+test runs the same in the default and the scaled configuration. The database is named after the
+test run's process, so two checkouts running the suite at once do not drop each other's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ from tests.ollama_standin import OllamaStandin, running_standin
 from tests.site_process import SiteFailed, SiteProcess, clean_environment, seed_session, start_site
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-DATABASE = "chatsite_multiprocess"
+DATABASE = f"chatsite_multiprocess_{os.getpid()}"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SECRET_KEY = "multiprocess-test-key-" + "x" * 40
 
@@ -60,9 +62,14 @@ class Cluster:
 
 
 def _fresh_database() -> None:
+    _drop_database()
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def _drop_database() -> None:
     with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def _query(sql: str, *params: object) -> list[tuple]:
@@ -94,6 +101,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         finally:
             for site in cluster.sites:
                 site.stop()
+            _drop_database()
 
 
 @pytest.fixture
