@@ -20,7 +20,7 @@ from chatsite.channel_layer import default_layer
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
 from conversations.chat import frames
-from conversations.chat.catalog import ModelCatalog, load_catalog
+from conversations.chat.catalog import ModelCatalog, load_catalog_for
 from conversations.chat.fair_use import claim_turn
 from conversations.chat.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
 from conversations.chat.generation import (
@@ -112,8 +112,8 @@ async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
     # A model deleted seconds ago fails the reply with Ollama's own "not found" instead.
-    catalog = await load_catalog()
     model = form.cleaned_data["model"]
+    catalog = await load_catalog_for(model)
     choice = catalog.find(model)
     if catalog.reachable and choice is None:
         raise ChatRefused(_not_installed(model, catalog))
