@@ -142,17 +142,19 @@ class Site:
 
 
 def _database_url(data_dir: Path) -> tuple[str, str]:
-    """SQLite in DATA_DIR, or a fresh `chatsite_bench` database beside DATABASE_URL's."""
+    """SQLite in DATA_DIR, or a fresh `<name>_bench` database beside DATABASE_URL's `<name>`
+    (so benchmarks of several checkouts on one server do not share one)."""
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{data_dir / 'chatsite.sqlite3'}", "SQLite (WAL)"
     import psycopg
 
-    base, _, _ = configured.rpartition("/")
+    base, _, name = configured.rpartition("/")
+    bench = f"{name.split('?', 1)[0]}_bench"
     with psycopg.connect(configured, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS chatsite_bench WITH (FORCE)")
-        admin.execute("CREATE DATABASE chatsite_bench")
-    return f"{base}/chatsite_bench", "PostgreSQL"
+        admin.execute(f'DROP DATABASE IF EXISTS "{bench}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{bench}"')
+    return f"{base}/{bench}", "PostgreSQL"
 
 
 @contextlib.contextmanager

@@ -12,7 +12,15 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from chatsite.env import env_bool, env_float, env_int, env_list, env_str, parse_ollama_host
+from chatsite.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    parse_ollama_host,
+    redis_channel_prefix,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -138,10 +146,15 @@ if REDIS_URL:
         raise ImproperlyConfigured(
             f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}"
         )
+    # Redis pub/sub: a frame is one PUBLISH, and each process reads every message it subscribed
+    # to on one connection into in-process queues, so no socket or generation waits on a Redis
+    # read of its own (the list-based layer's blocking reads timed out under load, killing
+    # sockets). Pub/sub ignores Redis database numbers: the prefix keeps sites on one server
+    # but different databases apart.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": redis_channel_prefix(REDIS_URL)},
         }
     }
 else:
