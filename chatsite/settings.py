@@ -136,6 +136,15 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     # cost more than the query itself (bench/results.md).
     _database["CONN_MAX_AGE"] = None
     _database["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: a pool of connections (Django closes its connection after every request and every
+# ORM call from async code; without a pool each of those opened a new one), and turns stored by
+# several threads at once instead of one after another (chatsite/db_threads.py).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8, minimum=2)
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["OPTIONS"] = {
+        "pool": {"min_size": 2, "max_size": DATABASE_POOL_SIZE, "timeout": 30},
+        **_database.get("OPTIONS", {}),
+    }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

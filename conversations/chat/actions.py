@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
 from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
+from chatsite.db_threads import in_transaction_thread
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
 from conversations.chat import frames
@@ -133,7 +133,7 @@ def _not_installed(model: str, catalog: ModelCatalog) -> str:
     return f"The model '{model}' is not installed on Ollama at {catalog.host}. Pick another model."
 
 
-@sync_to_async
+@in_transaction_thread
 def _begin_turn(
     user: User,
     conversation: Conversation | None,
