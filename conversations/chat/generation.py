@@ -24,6 +24,7 @@ from django.utils import timezone
 from chatsite.jobs import LeasedJob, released_lease
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
 from conversations.chat import frames
+from conversations.chat.coalescing import loop_lag
 from conversations.chat.flushes import Progress, flusher
 from conversations.chat.rendering import StreamingRenderer
 from conversations.chat.titles import TitleJob, TitleRequest, announce_reply
@@ -154,14 +155,16 @@ class Generation(LeasedJob):
         return Message.State.COMPLETE, ""
 
     async def send_frames(self) -> None:
-        """The first token goes out at once; tokens arriving within the window share a frame."""
+        """The first token goes out at once; tokens arriving within the window share a frame
+        (the window widens while the process is behind, see coalescing.py)."""
+        lag = loop_lag()
         while True:
             await self.dirty.wait()
             self.dirty.clear()
             await self._emit_delta()
             if self.finished:
                 return
-            await asyncio.sleep(self.timing.coalesce_window)
+            await lag.wait_window(self.timing.coalesce_window)
 
     async def _emit_delta(self) -> None:
         async with self._emit_lock:
