@@ -119,6 +119,8 @@ class Site:
     # Every serving process (the first is `port`/`daphne`); clients are spread over them.
     ports: list[int] = field(default_factory=list)
     daphnes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Failure lines found in the serving processes' logs once they stopped (log_problems()).
+    log_problems: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -212,9 +214,10 @@ def serve(
     environment = {**os.environ, **site.env, **(extra_env or {})}
     started = []
     profiler = None
+    # A log per process and per serve(), so each is read once.
+    logs = [site.data_dir / f"daphne-{secrets.token_hex(3)}.log" for _ in range(processes)]
     try:
-        for number in range(processes):
-            log = site.data_dir / f"daphne{number or ''}.log"
+        for log in logs:
             started.append(start_site(environment, log, module="bench.serve"))
         site.port, site.daphne = started[0].port, started[0].process
         site.ports = [p.port for p in started]
@@ -228,6 +231,20 @@ def serve(
         for process in started:
             process.stop()
         site.daphne, site.ports, site.daphnes = None, [], []
+        for log in logs:
+            site.log_problems += log_problems(log)
+
+
+# What must never appear in a serving process's log (issue 13: Redis timeouts killing sockets).
+LOG_PROBLEMS = ("Traceback", "Task exception was never retrieved", "TimeoutError")
+
+
+def log_problems(log: Path) -> list[str]:
+    """The lines of a daphne log that report a failure."""
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    return [line for line in lines if any(problem in line for problem in LOG_PROBLEMS)]
 
 
 def _start_profiler(site: Site) -> subprocess.Popen[bytes] | None:

@@ -426,6 +426,13 @@ def report(results: Sequence[Measured], tokens: int, rate: float, setting: str) 
     )
 
 
+def log_summary(problems: Sequence[str]) -> str:
+    if not problems:
+        return "The site's log: no traceback, no TimeoutError, no unretrieved task exception.\n"
+    shown = "\n".join(problems[:20])
+    return f"The site's log: {len(problems)} failure lines, the first ones:\n\n```\n{shown}\n```\n"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1,10,100,500")
@@ -454,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         processes = f"{args.processes} process{'es' if args.processes > 1 else ''}"
         setting = f"{site.database} + {layer}, {processes}"
         print(report(results, args.tokens, args.rate, setting), flush=True)
+        print(log_summary(site.log_problems), flush=True)
 
 
 if __name__ == "__main__":

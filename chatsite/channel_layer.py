@@ -14,6 +14,7 @@ from typing import Any
 
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer  # type: ignore[import-untyped]
 
 
 def default_layer() -> BaseChannelLayer:
@@ -45,3 +46,25 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
             # As in Channels: a full channel misses the message, the others still get it.
             with contextlib.suppress(ChannelFull):
                 await self.send(channel, message)
+
+
+class RedisPubSubLayer(RedisPubSubChannelLayer):
+    """channels-redis's pub/sub layer, publishing without its per-connection lock.
+
+    The stock layer holds one lock per Redis shard across every PUBLISH's round trip (the lock
+    also guards SUBSCRIBE), so all frames of a process went to Redis one after another: under
+    load the frames queued behind each other. PUBLISH goes through the shard's client, whose
+    connection pool carries concurrent commands on several connections.
+    """
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        await self._publish(channel, message)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        layer = self._get_layer()
+        await self._publish(layer._get_group_channel_name(group), message)
+
+    async def _publish(self, name: str, message: dict[str, Any]) -> None:
+        shard = self._get_layer()._get_shard(name)
+        shard._ensure_redis()  # synchronous: no other coroutine can run in between
+        await shard._redis.publish(name, self.serialize(message))

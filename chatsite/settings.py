@@ -162,7 +162,7 @@ if REDIS_URL:
     # but different databases apart.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chatsite.channel_layer.RedisPubSubLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": redis_channel_prefix(REDIS_URL)},
         }
     }
