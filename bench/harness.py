@@ -236,7 +236,7 @@ def serve(
 
 
 # What must never appear in a serving process's log (issue 13: Redis timeouts killing sockets).
-LOG_PROBLEMS = ("Traceback", "Task exception was never retrieved", "TimeoutError")
+LOG_PROBLEMS = ("Traceback", "Task exception was never retrieved", "TimeoutError", "Error:")
 
 
 def log_problems(log: Path) -> list[str]:
