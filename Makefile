@@ -56,7 +56,8 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 bench: $(VENV)/.installed-bench
-	$(BIN)/python -m bench.run_all
+	BENCH_DATABASE_URL=$(SCALED_DATABASE_URL) BENCH_REDIS_URL=$(SCALED_REDIS_URL) \
+		$(BIN)/python -m bench.run_all
 
 standin: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.ollama_standin --port $(STANDIN_PORT)

@@ -1,14 +1,16 @@
-"""Capacity: the most tokens/s one daphne process relays with p99 token delay under 100 ms.
+"""Capacity: the most tokens/s daphne relays with p99 token delay under 100 ms (one process, or
+several on PostgreSQL + Redis with `--processes`).
 
 Twenty replies stream at once while the stand-in's pace rises step by step to "as fast as it
 can" (no pause between tokens); each step reports what daphne delivered and how late.
-`python -m bench.capacity [--streams 20] [--tokens 400]`
+`python -m bench.capacity [--streams 20] [--tokens 400] [--processes 1]`
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import Sequence
 
 from bench.harness import (
@@ -63,7 +65,9 @@ async def measure(
     return rows, best
 
 
-def report(rows: Sequence[Sequence[str]], best: float, streams: int, tokens: int) -> str:
+def report(
+    rows: Sequence[Sequence[str]], best: float, streams: int, tokens: int, setting: str
+) -> str:
     headers = [
         "stand-in offers tokens/s",
         "daphne relayed tokens/s",
@@ -75,9 +79,10 @@ def report(rows: Sequence[Sequence[str]], best: float, streams: int, tokens: int
         "p99 < 100 ms",
     ]
     return (
-        f"### Capacity ({streams} replies of {tokens} tokens at once, one daphne process)\n\n"
+        f"### Capacity: {setting} ({streams} replies of {tokens} tokens at once)\n\n"
         + table(headers, rows)
-        + f"\n\n**Capacity: {best:,.0f} tokens/s** relayed with p99 token delay under 100 ms.\n"
+        + f"\n\n**Capacity ({setting}): {best:,.0f} tokens/s** relayed with p99 token delay "
+        "under 100 ms.\n"
     )
 
 
@@ -85,12 +90,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--tokens", type=int, default=400)
+    parser.add_argument("--processes", type=int, default=1)
     args = parser.parse_args(argv)
     with prepared_site() as site:
         users = seed_users(args.streams, len(TOKEN_DELAYS) + 1)
-        with serve(site):
+        with serve(site, processes=args.processes):
             rows, best = asyncio.run(measure(site, users, args.tokens))
-    print(report(rows, best, args.streams, args.tokens), flush=True)
+    layer = "Redis pub/sub" if os.environ.get("REDIS_URL") else "in-memory layer"
+    plural = "es" if args.processes > 1 else ""
+    setting = f"{args.processes} daphne process{plural}, {site.database} + {layer}"
+    print(report(rows, best, args.streams, args.tokens, setting), flush=True)
 
 
 if __name__ == "__main__":

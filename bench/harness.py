@@ -116,6 +116,11 @@ class Site:
     database: str
     port: int = 0
     daphne: subprocess.Popen[bytes] | None = None
+    # Every serving process (the first is `port`/`daphne`); clients are spread over them.
+    ports: list[int] = field(default_factory=list)
+    daphnes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Failure lines found in the serving processes' logs once they stopped (log_problems()).
+    log_problems: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -127,14 +132,20 @@ class Site:
         return psutil.Process(self.daphne.pid)
 
     def cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return times.user + times.system
+        """CPU seconds of every serving process together."""
+        total = 0.0
+        for daphne in self.daphnes or ([self.daphne] if self.daphne else []):
+            times = psutil.Process(daphne.pid).cpu_times()
+            total += times.user + times.system
+        return total
 
     def rss(self) -> int:
         return self.process.memory_info().rss
 
-    def socket_url(self, conversation_id: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/chat/{conversation_id}/"
+    def socket_url(self, conversation_id: str, client: int = 0) -> str:
+        """The chat socket's address on one of the serving processes (client number modulo)."""
+        port = self.ports[client % len(self.ports)] if self.ports else self.port
+        return f"ws://127.0.0.1:{port}/ws/chat/{conversation_id}/"
 
     def script_reply(self, tokens: Sequence[str], *, token_delay: float = 0.0) -> None:
         """Every chat request from now on gets this reply (a fresh script set per round)."""
@@ -142,17 +153,19 @@ class Site:
 
 
 def _database_url(data_dir: Path) -> tuple[str, str]:
-    """SQLite in DATA_DIR, or a fresh `chatsite_bench` database beside DATABASE_URL's."""
+    """SQLite in DATA_DIR, or a fresh `<name>_bench` database beside DATABASE_URL's `<name>`
+    (so benchmarks of several checkouts on one server do not share one)."""
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{data_dir / 'chatsite.sqlite3'}", "SQLite (WAL)"
     import psycopg
 
-    base, _, _ = configured.rpartition("/")
+    base, _, name = configured.rpartition("/")
+    bench = f"{name.split('?', 1)[0]}_bench"
     with psycopg.connect(configured, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS chatsite_bench WITH (FORCE)")
-        admin.execute("CREATE DATABASE chatsite_bench")
-    return f"{base}/chatsite_bench", "PostgreSQL"
+        admin.execute(f'DROP DATABASE IF EXISTS "{bench}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{bench}"')
+    return f"{base}/{bench}", "PostgreSQL"
 
 
 @contextlib.contextmanager
@@ -192,22 +205,46 @@ def prepared_site(*, collectstatic: bool = False) -> Iterator[Site]:
 
 
 @contextlib.contextmanager
-def serve(site: Site, *, extra_env: dict[str, str] | None = None) -> Iterator[Site]:
+def serve(
+    site: Site, *, extra_env: dict[str, str] | None = None, processes: int = 1
+) -> Iterator[Site]:
     """daphne on a free port, started as `make run` starts it (through bench.serve, which is
-    chatsite.serve unless a probe is asked for in extra_env)."""
+    chatsite.serve unless a probe is asked for in extra_env); `processes` > 1 starts several,
+    which share the database and, with REDIS_URL, the channel layer."""
     environment = {**os.environ, **site.env, **(extra_env or {})}
-    process = start_site(environment, site.data_dir / "daphne.log", module="bench.serve")
-    site.port, site.daphne = process.port, process.process
+    started = []
     profiler = None
+    # A log per process and per serve(), so each is read once.
+    logs = [site.data_dir / f"daphne-{secrets.token_hex(3)}.log" for _ in range(processes)]
     try:
+        for log in logs:
+            started.append(start_site(environment, log, module="bench.serve"))
+        site.port, site.daphne = started[0].port, started[0].process
+        site.ports = [p.port for p in started]
+        site.daphnes = [p.process for p in started]
         profiler = _start_profiler(site)
         yield site
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=30)
-        process.stop()
-        site.daphne = None
+        for process in started:
+            process.stop()
+        site.daphne, site.ports, site.daphnes = None, [], []
+        for log in logs:
+            site.log_problems += log_problems(log)
+
+
+# What must never appear in a serving process's log (issue 13: Redis timeouts killing sockets).
+LOG_PROBLEMS = ("Traceback", "Task exception was never retrieved", "TimeoutError", "Error:")
+
+
+def log_problems(log: Path) -> list[str]:
+    """The lines of a daphne log that report a failure."""
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    return [line for line in lines if any(problem in line for problem in LOG_PROBLEMS)]
 
 
 def _start_profiler(site: Site) -> subprocess.Popen[bytes] | None:
@@ -331,13 +368,20 @@ class CountingConnection(ClientConnection):
 
 
 async def open_chat_socket(
-    site: Site, conversation_id: str, cookie: str, *, compression: str | None = "deflate"
+    site: Site,
+    conversation_id: str,
+    cookie: str,
+    *,
+    compression: str | None = "deflate",
+    client: int = 0,
 ) -> CountingConnection:
     """A chat socket as a browser opens it: offering permessage-deflate, as Chromium does on
-    every socket (compression=None for a client that does not)."""
+    every socket (compression=None for a client that does not); `client` picks the process."""
+    url = site.socket_url(conversation_id, client)
     return await connect(
-        site.socket_url(conversation_id),
-        origin=site.url,  # type: ignore[arg-type]
+        url,
+        # The site checks that a socket's origin is its own scheme, host and port.
+        origin="http" + url[2:].split("/ws/", 1)[0],  # type: ignore[arg-type]
         additional_headers={"Cookie": f"sessionid={cookie}"},
         compression=compression,
         max_size=None,

@@ -155,8 +155,8 @@ def seed(conversations: int, messages: int):
     from django.db import connection, transaction
 
     from chatsite.accounts.models import User
-    from conversations import search_index
     from conversations.models import Conversation, Message
+    from conversations.search import index as search_index
 
     rng = random.Random(5)
     filler = [make_word(rng) for _ in range(4000)]

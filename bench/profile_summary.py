@@ -18,7 +18,7 @@ def _short(frame: str) -> str:
     if not match:
         return frame
     path = match["file"]
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", "/work/main/", "/work/wt13/", "lib/python3"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{match['name']} ({path})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -115,3 +116,13 @@ def _split_host_port(hostport: str) -> tuple[str, str | None]:
         return host, port
     # Zero colons is a bare host; more than one is an unbracketed IPv6 address.
     return hostport, None
+
+
+def redis_channel_prefix(url: str) -> str:
+    """The channel layer's name prefix for a REDIS_URL: Redis pub/sub channels are shared by every
+    database of a server, so the database number becomes part of every channel name."""
+    parts = urlsplit(url)
+    database = parts.path.strip("/") or dict(parse_qsl(parts.query)).get("db", "0")
+    if parts.scheme == "unix":
+        database = dict(parse_qsl(parts.query)).get("db", "0")
+    return f"chatsite.db{database}."

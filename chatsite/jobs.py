@@ -213,3 +213,11 @@ async def _run_logged(job: LeasedJob) -> str:
 def _keep_until_done(task: asyncio.Task[Any]) -> None:
     _running_tasks.add(task)
     task.add_done_callback(_running_tasks.discard)
+    task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    # A job's failure is logged where it happens (_run_logged); read here, it is not logged
+    # again as "Task exception was never retrieved" when nobody awaits the task.
+    if not task.cancelled():
+        task.exception()

@@ -17,19 +17,33 @@ answered 413 as soon as its Content-Length is read, or as soon as a chunked body
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-import daphne.server
-from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
-from daphne.cli import CommandLineInterface
-from daphne.http_protocol import HTTPFactory, WebRequest
-from daphne.ws_protocol import WebSocketFactory
-from django.conf import settings
-from django.urls import reverse
+from chatsite.env import env_bool
+
+
+def _choose_event_loop() -> None:
+    """SERVE_UVLOOP=true: daphne's loop (made when daphne.server is imported) is uvloop's."""
+    if env_bool("SERVE_UVLOOP", False):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+_choose_event_loop()
+
+import daphne.server  # noqa: E402  (after the loop policy is chosen)
+from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept  # noqa: E402
+from daphne.cli import CommandLineInterface  # noqa: E402
+from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
+from daphne.ws_protocol import WebSocketFactory  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 # A 4 KiB window (2**12) reaches back over the last ~40 token frames, which is where the repeats
 # are; the memory level only sizes the hash table, which hardly matters for frames this small.

@@ -13,7 +13,15 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from chatsite.env import env_bool, env_float, env_int, env_list, env_str, parse_ollama_host
+from chatsite.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    parse_ollama_host,
+    redis_channel_prefix,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -131,6 +139,15 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     # cost more than the query itself (bench/results.md).
     _database["CONN_MAX_AGE"] = None
     _database["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: a pool of connections (Django closes its connection after every request and every
+# ORM call from async code; without a pool each of those opened a new one), and turns stored by
+# several threads at once instead of one after another (chatsite/db_threads.py).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 8, minimum=2)
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["OPTIONS"] = {
+        "pool": {"min_size": 2, "max_size": DATABASE_POOL_SIZE, "timeout": 30},
+        **_database.get("OPTIONS", {}),
+    }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -141,10 +158,15 @@ if REDIS_URL:
         raise ImproperlyConfigured(
             f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}"
         )
+    # Redis pub/sub: a frame is one PUBLISH, and each process reads every message it subscribed
+    # to on one connection into in-process queues, so no socket or generation waits on a Redis
+    # read of its own (the list-based layer's blocking reads timed out under load, killing
+    # sockets). Pub/sub ignores Redis database numbers: the prefix keeps sites on one server
+    # but different databases apart.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            "BACKEND": "chatsite.channel_layer.RedisPubSubLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": redis_channel_prefix(REDIS_URL)},
         }
     }
 else:

@@ -18,6 +18,7 @@ from django.db.models import prefetch_related_objects
 
 from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
+from chatsite.db_threads import in_transaction_thread
 from chatsite.jobs import launch, taken_lease
 from chatsite.ollama import ChatMessage
 from conversations.assistants.models import Assistant
@@ -25,7 +26,7 @@ from conversations.attachments import intake
 from conversations.attachments.prompt import content_for_model, encoded_images, images_to_send
 from conversations.attachments.refusal import AttachmentRefused
 from conversations.chat import frames
-from conversations.chat.catalog import ModelCatalog, load_catalog
+from conversations.chat.catalog import ModelCatalog, load_catalog, load_catalog_for
 from conversations.chat.fair_use import claim_turn
 from conversations.chat.forms import ConversationSettingsForm, EditForm, SendForm, form_errors
 from conversations.chat.generation import (
@@ -149,8 +150,8 @@ async def _checked_settings(form: ConversationSettingsForm) -> TurnSettings:
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
     # A model deleted seconds ago fails the reply with Ollama's own "not found" instead.
-    catalog = await load_catalog()
     model = form.cleaned_data["model"]
+    catalog = await load_catalog_for(model)
     choice = catalog.find(model)
     if catalog.reachable and choice is None:
         raise ChatRefused(_not_installed(model, catalog))
@@ -170,7 +171,7 @@ def _not_installed(model: str, catalog: ModelCatalog) -> str:
     return f"The model '{model}' is not installed on Ollama at {catalog.host}. Pick another model."
 
 
-@sync_to_async
+@in_transaction_thread
 def _begin_turn(
     user: User,
     conversation: Conversation | None,

@@ -24,6 +24,8 @@ from django.utils import timezone
 from chatsite.jobs import LeasedJob, released_lease
 from chatsite.ollama import ChatMessage, ChatMetrics, OllamaClient, OllamaError
 from conversations.chat import frames
+from conversations.chat.coalescing import loop_lag
+from conversations.chat.flushes import Progress, flusher
 from conversations.chat.rendering import StreamingRenderer
 from conversations.chat.titles import TitleJob, TitleRequest, announce_reply
 from conversations.models import Conversation, Message
@@ -153,14 +155,16 @@ class Generation(LeasedJob):
         return Message.State.COMPLETE, ""
 
     async def send_frames(self) -> None:
-        """The first token goes out at once; tokens arriving within the window share a frame."""
+        """The first token goes out at once; tokens arriving within the window share a frame
+        (the window widens while the process is behind, see coalescing.py)."""
+        lag = loop_lag()
         while True:
             await self.dirty.wait()
             self.dirty.clear()
             await self._emit_delta()
             if self.finished:
                 return
-            await asyncio.sleep(self.timing.coalesce_window)
+            await lag.wait_window(self.timing.coalesce_window)
 
     async def _emit_delta(self) -> None:
         async with self._emit_lock:
@@ -210,10 +214,9 @@ class Generation(LeasedJob):
         changed = (len(text), len(thinking)) != self._flushed_length
         if not changed and (now - self._lease_renewed).total_seconds() < self.lease_seconds / 3:
             return
-        fields: dict[str, Any] = {"lease_expires_at": lease_expires_at}
-        if changed:
-            fields |= {"content": text, "thinking": thinking}
-        await Message.objects.filter(pk=self.job.message.pk).aupdate(**fields)
+        # With every other reply of this process, in one statement (flushes.py); the lease then
+        # runs from the moment of the write.
+        await flusher().write(Progress(self.job.message.pk, text, thinking, self.lease_seconds))
         self._flushed_length = (len(text), len(thinking))
         self._lease_renewed = now
 

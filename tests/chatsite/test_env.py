@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from chatsite.env import env_bool, env_float, env_int, env_list, parse_ollama_host
+from chatsite.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    parse_ollama_host,
+    redis_channel_prefix,
+)
 from tests.site_process import clean_environment, run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,3 +89,16 @@ def test_a_secret_key_is_created_once_in_the_data_directory(tmp_path):
     assert len(key) > 40
     assert run_check(tmp_path).returncode == 0
     assert (tmp_path / "secret_key").read_text() == key
+
+
+@pytest.mark.parametrize(
+    ("url", "prefix"),
+    [
+        ("redis://127.0.0.1:6379/13", "chatsite.db13."),
+        ("redis://127.0.0.1:6379", "chatsite.db0."),
+        ("rediss://cache.example:6380/3", "chatsite.db3."),
+        ("unix:///run/redis.sock?db=2", "chatsite.db2."),
+    ],
+)
+def test_sites_on_one_redis_server_but_different_databases_get_their_own_channel_names(url, prefix):
+    assert redis_channel_prefix(url) == prefix

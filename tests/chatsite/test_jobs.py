@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import datetime, timedelta
 
 import pytest
@@ -88,3 +89,23 @@ async def test_a_stop_ends_work_that_absorbed_the_first_cancellation():
     assert await task == "stopped"
     assert job.absorbed == 2
     assert job.outcome == ("stopped", "")
+
+
+class BrokenJob(StubbornJob):
+    async def work(self) -> tuple[str, str]:
+        raise ValueError("a bug in the work")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_job_that_fails_unexpectedly_is_stored_and_leaves_no_unretrieved_exception():
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict] = []
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    job = BrokenJob()
+    task = await start_job(job)
+    await asyncio.wait({task})
+    del task  # nobody awaits it: asyncio reports an unretrieved exception when it is collected
+    gc.collect()
+
+    assert job.outcome == ("failed", "unexpectedly")
+    assert not unhandled

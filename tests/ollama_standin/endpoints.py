@@ -16,6 +16,7 @@ from .recording import Recording
 from .registry import ModelRegistry
 from .replies import Reply
 from .scripts import ChatScript, PullScript, Scripting, split_tokens
+from .versions import lists_capabilities
 from .wire import (
     JSON_PLAIN,
     TEXT,
@@ -112,6 +113,9 @@ class Endpoints(ModelRegistry, Scripting, Recording, Workshop):
                 }
                 for m in models
             ]
+        if not lists_capabilities(self.version):
+            for entry in entries:
+                del entry["capabilities"]
         await ex.reply_json(200, {"models": entries})
 
     async def _ps(self, ex: Exchange) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.test import AsyncClient
 from django.urls import reverse
 
+from conversations.chat.generation import conversation_group
 from conversations.models import Conversation, Message
 from tests.factories import make_conversation, make_message, make_user
 from tests.live import open_socket, receive_until, wait_until
@@ -333,3 +337,26 @@ async def test_a_rename_shows_in_every_open_tab_of_the_owner(ollama):
     assert response.status_code in (200, 302)
     assert f'id="conversation-link-{conversation.id}"' in frames[-1]
     assert (await Conversation.objects.aget(pk=conversation.pk)).title == "New name"
+
+
+async def test_a_generations_frame_reaches_the_socket_while_the_database_thread_is_busy():
+    # Forwarding a frame must not wait for the one thread the ORM runs on (Channels would hop
+    # there before every handler): at load that hop per frame per socket was the relay's cost.
+    alice, conversation = await alice_with_conversation()
+    await database_sync_to_async(make_message)(
+        conversation, role=Message.Role.ASSISTANT, content="Earlier reply"
+    )
+    socket = await connected(alice, conversation)
+    await receive_until(socket, "Earlier reply")  # the catch-up: connecting is over
+    release = threading.Event()
+    busy = asyncio.ensure_future(database_sync_to_async(release.wait)())
+    try:
+        await get_channel_layer().group_send(
+            conversation_group(conversation.id),
+            {"type": "chat.frame", "html": "<p>while busy</p>", "generation": "g", "seq": 1},
+        )
+        assert await socket.receive_from(timeout=5) == "<p>while busy</p>"
+    finally:
+        release.set()
+        await busy
+        await socket.disconnect()

@@ -7,8 +7,15 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils.safestring import mark_safe
 
-from conversations.chat.frames import message_contexts, message_replaced_off_loop, title_changed
+from conversations.chat.frames import (
+    delta,
+    message_contexts,
+    message_replaced_off_loop,
+    title_changed,
+)
+from conversations.chat.rendering import StreamUpdate
 from conversations.models import Message
 from tests.factories import make_conversation, make_message, make_user
 
@@ -78,3 +85,32 @@ def test_a_new_title_updates_the_sidebar_the_header_and_the_tab_title_escaped():
         f'<span id="conversation-title-{conversation_id}" title="&lt;b&gt;Sky&lt;/b&gt; &amp; sea" '
         'data-page-title="&lt;b&gt;Sky&lt;/b&gt; &amp; sea · chatsite" hx-swap-oob="outerHTML">'
     ) in html
+
+
+def test_a_delta_appends_new_blocks_and_text_to_the_tail_escaped():
+    message_id = uuid.uuid4()
+    update = StreamUpdate(
+        new_blocks_html=mark_safe("<p>done</p>"), tail="", tail_replaced=False, appended_text="<b>"
+    )
+    html = delta(message_id, update, "")
+    assert html == (
+        f'<div id="message-{message_id}-blocks" hx-swap-oob="beforeend"><p>done</p></div>'
+        f'<div id="message-{message_id}-tail" hx-swap-oob="beforeend">&lt;b&gt;</div>'
+    )
+
+
+def test_a_delta_that_replaces_the_tail_sends_it_whole_even_when_empty():
+    message_id = uuid.uuid4()
+    update = StreamUpdate(
+        new_blocks_html=mark_safe(""), tail="", tail_replaced=True, appended_text=""
+    )
+    assert delta(message_id, update, "") == (
+        f'<div id="message-{message_id}-tail" hx-swap-oob="innerHTML"></div>'
+    )
+
+
+def test_a_delta_of_thinking_alone_appends_to_the_thinking_escaped():
+    message_id = uuid.uuid4()
+    assert delta(message_id, None, "a < b & c") == (
+        f'<div id="message-{message_id}-thinking" hx-swap-oob="beforeend">a &lt; b &amp; c</div>'
+    )
