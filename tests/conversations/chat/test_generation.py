@@ -197,8 +197,26 @@ async def test_a_long_reply_is_written_a_handful_of_times_not_per_token(ollama):
     assert 1 <= len(writes) <= 15, writes
 
 
-async def test_tokens_arriving_together_share_frames_but_the_first_goes_alone(ollama):
-    ollama.script_chat(["Q"] * 100, token_delay=0.005)
+async def test_the_first_token_goes_out_at_once_not_after_the_coalescing_window(ollama):
+    # Ollama sends one token and then nothing: with a 60 s window, the token can only reach the
+    # group within the listener's deadline if the first frame is not held for the window.
+    ollama.script_chat(["Q"] * 5, failure=Failure.hang(after_tokens=1))
+    conversation, reply = await new_turn()
+    generation = Generation(
+        job_for(conversation, reply), timing=GenerationTiming(coalesce_window=60)
+    )
+    async with GroupListener(conversation.id) as listener:
+        task = asyncio.create_task(generation.run())
+        frames = await listener.until('beforeend">Q')
+        await get_channel_layer().group_send(control_group(conversation.id), {"type": "chat.stop"})
+        assert await task == Message.State.STOPPED
+
+    [delta] = [f["html"] for f in frames if 'beforeend">Q' in f["html"]]
+    assert delta.count("Q") == 1
+
+
+async def test_tokens_arriving_together_share_frames(ollama):
+    ollama.script_chat(["Q"] * 100)  # written at once: they arrive together
     conversation, reply = await new_turn()
     async with GroupListener(conversation.id) as listener:
         await Generation(
@@ -207,8 +225,7 @@ async def test_tokens_arriving_together_share_frames_but_the_first_goes_alone(ol
         frames = await listener.until("tokens/s")
 
     deltas = [f["html"] for f in frames if 'beforeend">Q' in f["html"]]
-    assert deltas[0].count("Q") == 1
-    assert 2 <= len(deltas) < 50
+    assert 1 <= len(deltas) < 50
     assert sum(d.count("Q") for d in deltas) == 100
 
 
