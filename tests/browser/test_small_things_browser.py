@@ -1,6 +1,7 @@
 """The small things in a real browser: a favicon and no 404s, a failed reply that shows its error
 and Retry, a model's details beside its row, an activity indicator for a pull with no byte
-totals, copying a whole message, and "Jump to latest" instead of a yank to the bottom."""
+totals, copying a whole message, "Jump to latest" instead of a yank to the bottom, and a model
+picker that offers only models that can chat."""
 
 from __future__ import annotations
 
@@ -162,3 +163,17 @@ def test_scrolling_up_during_a_reply_is_respected_and_jump_to_latest_goes_back(
     expect(page.get_by_label("Message", exact=True)).to_be_focused()
     expect(reply).to_contain_text("tokens/s", timeout=30_000)
     assert page.locator("#messages").evaluate(at_bottom)
+
+
+def test_the_model_picker_offers_only_chat_models_with_family_and_size(
+    live_site: LiveSite, page: Page, tour: Tour
+):
+    live_site.ollama.add_model(
+        "nomic-embed-text:latest", family="nomic-bert", capabilities=("embedding",)
+    )
+    page.goto(tour.pages["new chat"])
+    picker = page.get_by_label("Model", exact=True)
+    expect(picker.locator("option", has_text="qwen3:8b")).to_have_text(
+        "qwen3:8b (qwen3 · 8.2B · 1.9 GB)"
+    )
+    assert "nomic-embed-text:latest" not in picker.locator("option").all_inner_texts()
