@@ -176,6 +176,28 @@
     }
   });
 
+  // A frame that replaces the element holding the keyboard focus (the catch-up a socket gets on
+  // connect re-sends the latest reply) would drop focus to <body> mid-Tab: put it back on the
+  // same control of the new element. The composer keeps its own rule (above).
+  const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex='-1'])";
+  let heldFocus = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail && event.detail.target;
+    const active = document.activeElement;
+    heldFocus = null;
+    if (!target || !target.id || !active || active === document.body || !target.contains(active)) return;
+    if (target.querySelector("#composer-input")) return;
+    heldFocus = { id: target.id, index: Array.from(target.querySelectorAll(FOCUSABLE)).indexOf(active) };
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!heldFocus || (document.activeElement && document.activeElement !== document.body)) return;
+    const replaced = document.getElementById(heldFocus.id);
+    if (!replaced) return;
+    const again = heldFocus.index < 0 ? replaced : replaced.querySelectorAll(FOCUSABLE)[heldFocus.index];
+    heldFocus = null;
+    if (again) again.focus({ preventScroll: true });
+  });
+
   // Copy buttons: one per code block rendered by the server, one per message.
   document.addEventListener("click", function (event) {
     const button = event.target instanceof Element ? event.target.closest(".copy-code, .copy-message") : null;

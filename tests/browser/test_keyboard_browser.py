@@ -4,9 +4,10 @@ search, the "?" sheet listing them, and every action reachable with Tab behind a
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, SCREENS, LiveSite
 from tests.browser.tour import Tour, seed_tour
@@ -142,3 +143,31 @@ def test_tab_reaches_every_action_on_the_chat_page_with_a_visible_focus_ring(
     wanted += ["Menu", "Chats"] if phone else ["History", "Shortcuts", "Sign out", "New chat"]
     missing = [name for name in wanted if not any(name in text for text in reached)]
     assert not missing, f"not reached by Tab: {missing}; reached: {reached}"
+
+
+def test_a_frame_replacing_the_focused_message_keeps_the_focus_on_its_control(
+    page: Page, tour: Tour
+):
+    # The socket's catch-up on connect re-sends the latest reply; hold it until the keyboard
+    # user is on that reply's Regenerate button, then let it through.
+    held: list[str | bytes] = []
+    sockets: list[WebSocketRoute] = []
+
+    def hold(socket: WebSocketRoute) -> None:
+        socket.connect_to_server().on_message(lambda frame: held.append(frame))
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws/chat/"), hold)
+    page.goto(tour.pages["chat"])
+    regenerate = page.get_by_role("button", name="Regenerate")
+    regenerate.focus()
+    deadline = time.monotonic() + 10
+    while not held:
+        assert time.monotonic() < deadline, "the socket sent no catch-up"
+        page.wait_for_timeout(50)
+    page.evaluate("document.querySelector('.message.assistant:last-of-type').dataset.before = '1'")
+    for frame in held:
+        sockets[0].send(frame)
+
+    expect(page.locator(".message.assistant").last).not_to_have_attribute("data-before", "1")
+    expect(page.get_by_role("button", name="Regenerate")).to_be_focused()
