@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from chatsite.accounts.models import SiteSettings, User
@@ -202,9 +203,9 @@ def test_a_site_without_model_restrictions_admits_with_the_key_lookup_alone(
     SiteSettings.load()  # a site has its settings row from its first page on
     authenticate(bearer(secret))  # notes last use: the requests below write no timestamp
 
-    # The key (with the settings' switch); then the limits' transaction: begin, the counts,
-    # the turn, the usage record, commit.
-    with django_assert_num_queries(6):
+    # The key (with the settings' switch); then the limits' transaction: begin, (PostgreSQL:
+    # the user's row locked), the counts, the turn, the usage record, commit.
+    with django_assert_num_queries(6 + connection.features.has_select_for_update):
         admit(bearer(secret), endpoint="chat", model="qwen3", server="s", counted=True)
     with django_assert_num_queries(1):
         admit(bearer(secret), endpoint="show", model="qwen3", server="s")
