@@ -70,7 +70,8 @@ def authenticate(authorization: str | None) -> Caller:
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return Caller(key.user, key.pk, key.members_restricted)
+    restricted_now: bool | None = key.members_restricted  # type: ignore[attr-defined]
+    return Caller(key.user, key.pk, restricted_now)
 
 
 def check_model(caller: Caller, model: str, *, embedding_model: bool = False) -> None:

@@ -87,7 +87,8 @@ def refuse_turn(user: User) -> TurnRefusal | None:
 
 def count_each(*querysets: QuerySet[Any]) -> list[int]:
     """The number of rows of each queryset, in one statement (one round trip, one GIL wait)."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for number, queryset in enumerate(querysets):
         sql, values = queryset.order_by().values("pk").query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{number})")
