@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
-
 from bench.harness import (
-    MODEL,
-    TOKEN,
-    CpuMeter,
     Reading,
     Site,
     ms,
@@ -30,7 +23,7 @@ from bench.harness import (
     serve,
     table,
 )
-from bench.relay import _offsets, wait_for_quiet
+from bench.relay import api_round, wait_for_quiet
 
 ROUNDS = {1: 20, 10: 3, 100: 2}
 SPREAD_SECONDS = 1.0
@@ -49,51 +42,6 @@ def seed_keys(count: int) -> list[str]:
         secrets.append(ApiKey.objects.create_key(user, "bench")[1])
     connections.close_all()
     return secrets
-
-
-async def api_round(
-    base: str, keys: Sequence[str | None], label: str, *, deadline: float, site: Site
-) -> tuple[list[Reading], tuple[float, float, float]]:
-    """Each client streams one reply from `base`/api/chat (with its key, if any)."""
-    readings = [Reading(f"{label}-{i}") for i in range(len(keys))]
-    offsets = _offsets(len(keys), SPREAD_SECONDS, label)
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-
-    async def chat(client: httpx.AsyncClient, reading: Reading, key: str | None, offset: float):
-        body = {"model": MODEL, "messages": [{"role": "user", "content": reading.key}]}
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        await asyncio.sleep(offset)
-        reading.sent_at = time.monotonic()
-        try:
-            async with (
-                asyncio.timeout(deadline),
-                client.stream("POST", f"{base}/api/chat", json=body, headers=headers) as response,
-            ):
-                if response.status_code != 200:
-                    reading.error = f"HTTP {response.status_code}: {(await response.aread())!r}"
-                    return
-                async for line in response.aiter_lines():
-                    now = time.monotonic()
-                    if not line:
-                        continue
-                    obj = json.loads(line)
-                    for match in TOKEN.finditer(obj.get("message", {}).get("content", "")):
-                        reading.arrivals.setdefault(int(match[1]), now)
-                    if obj.get("done"):
-                        reading.finished_at = now
-        except TimeoutError:
-            reading.error = "timed out"
-        except Exception as error:
-            reading.error = repr(error)
-
-    async with httpx.AsyncClient(limits=limits, timeout=deadline, trust_env=False) as client:
-        meter = CpuMeter(site)
-        meter.start()
-        await asyncio.gather(
-            *(chat(client, r, k, o) for r, k, o in zip(readings, keys, offsets, strict=True))
-        )
-        cpu = meter.stop()
-    return readings, cpu
 
 
 @dataclass

@@ -195,19 +195,39 @@ async def direct_round(
     site: Site, count: int, label: str, *, deadline: float, spread: float = SPREAD_SECONDS
 ) -> tuple[list[Reading], tuple[float, float, float]]:
     """The baseline: the same clients reading /api/chat from the stand-in itself."""
-    readings = [Reading(f"{label}-{i}") for i in range(count)]
-    offsets = _offsets(count, spread, label)
+    return await api_round(
+        site.standin.url, [None] * count, label, deadline=deadline, site=site, spread=spread
+    )
+
+
+async def api_round(
+    base: str,
+    keys: Sequence[str | None],
+    label: str,
+    *,
+    deadline: float,
+    site: Site,
+    spread: float = SPREAD_SECONDS,
+) -> tuple[list[Reading], tuple[float, float, float]]:
+    """Each client streams one reply from `base`/api/chat (with its key, if any): the stand-in
+    itself for the baseline, or chatsite's gateway."""
+    readings = [Reading(f"{label}-{i}") for i in range(len(keys))]
+    offsets = _offsets(len(keys), spread, label)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
 
-    async def chat(client: httpx.AsyncClient, reading: Reading, offset: float) -> None:
+    async def chat(client: httpx.AsyncClient, reading: Reading, key: str | None, offset: float):
         body = {"model": MODEL, "messages": [{"role": "user", "content": reading.key}]}
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         await asyncio.sleep(offset)
         reading.sent_at = time.monotonic()
         try:
             async with (
                 asyncio.timeout(deadline),
-                client.stream("POST", f"{site.standin.url}/api/chat", json=body) as response,
+                client.stream("POST", f"{base}/api/chat", json=body, headers=headers) as response,
             ):
+                if response.status_code != 200:
+                    reading.error = f"HTTP {response.status_code}: {(await response.aread())!r}"
+                    return
                 async for line in response.aiter_lines():
                     now = time.monotonic()
                     if not line:
@@ -225,7 +245,9 @@ async def direct_round(
     async with httpx.AsyncClient(limits=limits, timeout=deadline, trust_env=False) as client:
         meter = CpuMeter(site)
         meter.start()
-        await asyncio.gather(*(chat(client, r, o) for r, o in zip(readings, offsets, strict=True)))
+        await asyncio.gather(
+            *(chat(client, r, k, o) for r, k, o in zip(readings, keys, offsets, strict=True))
+        )
         cpu = meter.stop()
     return readings, cpu
 

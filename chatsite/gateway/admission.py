@@ -9,10 +9,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from chatsite.accounts.access import can_use_site, is_site_admin
-from chatsite.accounts.models import User
+from chatsite.accounts.models import SiteSettings, User
 from chatsite.gateway.models import LAST_USED_EVERY, ApiKey, UsageRecord, hash_key
 from chatsite.jobs import released_lease, taken_lease
 from conversations.chat.fair_use import refuse_turn
@@ -41,6 +42,8 @@ ADMINS_ONLY = "Only an admin's API key may do this."
 class Caller:
     user: User
     key_id: int
+    # Whether the site settings restrict members' models, read with the key (None: not read).
+    members_restricted: bool | None = None
 
     @property
     def admin(self) -> bool:
@@ -53,9 +56,13 @@ def authenticate(authorization: str | None) -> Caller:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Refused(401, MISSING_KEY)
+    # The site settings' switch comes in the same statement: most sites never restrict models,
+    # and then the model access rule needs no query of its own.
+    restricted = SiteSettings.objects.filter(pk=1).values("restrict_member_models")[:1]
     key = (
         ApiKey.objects.select_related("user")
         .filter(hashed=hash_key(secret), revoked_at__isnull=True)
+        .annotate(members_restricted=Subquery(restricted))
         .first()
     )
     if key is None or key.expired or not can_use_site(key.user):
@@ -63,12 +70,13 @@ def authenticate(authorization: str | None) -> Caller:
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return Caller(key.user, key.pk)
+    restricted_now: bool | None = key.members_restricted  # type: ignore[attr-defined]
+    return Caller(key.user, key.pk, restricted_now)
 
 
 def check_model(caller: Caller, model: str, *, embedding_model: bool = False) -> None:
     """The model access rule of the chat picker; embedding models are fine for embeddings."""
-    if caller.admin or embedding_model or not model:
+    if caller.admin or embedding_model or not model or caller.members_restricted is False:
         return  # an empty name is Ollama's to refuse, in its own words
     if problem := load_model_access().refusal(caller.user, model):
         raise Refused(403, problem)

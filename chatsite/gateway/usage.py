@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum, Value
+from django.db.models import Count, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -43,32 +43,39 @@ def usage_rows(days: int, user: User | None = None) -> list[UsageRow]:
     since = timezone.localtime() - dt.timedelta(days=days - 1)
     start = since.replace(hour=0, minute=0, second=0, microsecond=0)
     replies = Message.objects.for_user(user) if user else Message.objects.all()
-    chat = (
-        replies.filter(role=Message.Role.ASSISTANT, created_at__gte=start)
-        .annotate(day=TruncDate("created_at"))
-        .order_by()
-        .values("day", "conversation__owner__username", "model")
-        .annotate(
-            requests=Count("id"),
-            prompt=Coalesce(Sum("prompt_eval_count"), Value(0)),
-            output=Coalesce(Sum("eval_count"), Value(0)),
-        )
-    )
     records = UsageRecord.objects.filter(user=user) if user else UsageRecord.objects.all()
-    api = (
-        records.filter(started_at__gte=start)
-        .annotate(day=TruncDate("started_at"))
-        .order_by()
-        .values("day", "user__username", "model")
-        .annotate(
-            requests=Count("id"),
-            prompt=Coalesce(Sum("prompt_tokens"), Value(0)),
-            output=Coalesce(Sum("output_tokens"), Value(0)),
-        )
+    chat = _per_day(
+        replies.filter(role=Message.Role.ASSISTANT, created_at__gte=start),
+        "created_at",
+        "conversation__owner__username",
+        prompt="prompt_eval_count",
+        output="eval_count",
+    )
+    api = _per_day(
+        records.filter(started_at__gte=start),
+        "started_at",
+        "user__username",
+        prompt="prompt_tokens",
+        output="output_tokens",
     )
     rows = [_row(r, "chat", "conversation__owner__username") for r in chat]
     rows += [_row(r, "api", "user__username") for r in api]
     return sorted(rows, key=lambda r: (r.day, r.username, r.source, r.model))
+
+
+def _per_day(
+    queryset: QuerySet[Any], when: str, username: str, *, prompt: str, output: str
+) -> QuerySet[Any]:
+    return (
+        queryset.annotate(day=TruncDate(when))
+        .order_by()
+        .values("day", username, "model")
+        .annotate(
+            requests=Count("id"),
+            prompt=Coalesce(Sum(prompt), Value(0)),
+            output=Coalesce(Sum(output), Value(0)),
+        )
+    )
 
 
 def _row(values: dict[str, Any], source: str, username: str) -> UsageRow:

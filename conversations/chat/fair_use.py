@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from chatsite.accounts.models import User
@@ -20,6 +22,9 @@ from conversations.models import Message, TurnStart
 RATE_WINDOW = timedelta(minutes=1)
 # A reply or API generation ends at its own pace; asking again after this long is reasonable.
 ACTIVE_RETRY_SECONDS = 5
+# Turns older than the window no longer count; they are deleted in batches rather than one
+# statement per turn.
+STALE_TURNS_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -38,35 +43,60 @@ def refuse_turn(user: User) -> TurnRefusal | None:
     """claim_turn with the wait it implies. Chat replies and API generations count together.
 
     The user's row is locked first (PostgreSQL; SQLite's immediate transactions already write
-    one at a time), so concurrent sends from one user are counted one after another.
+    one at a time), so concurrent sends from one user are counted one after another. Everything
+    is counted in one statement: on a busy process each statement run from a worker thread also
+    waits for the GIL, so fewer statements keep the turn's transaction short.
     """
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    if connection.features.has_select_for_update:
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    now = timezone.now()
+    window_start = now - RATE_WINDOW
+    started = TurnStart.objects.filter(user_id=user.pk)
+    replies, api, recent, stale = count_each(
+        Message.objects.for_user(user).live_streaming(),
+        UsageRecord.objects.live_for(user.pk),
+        started.filter(started_at__gte=window_start),
+        started.filter(started_at__lt=window_start),
+    )
     active_limit = settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER
-    active = Message.objects.for_user(user).live_streaming().count()
-    active += UsageRecord.objects.live_for(user.pk).count()
-    if active >= active_limit:
+    if replies + api >= active_limit:
         return TurnRefusal(
             f"You already have {active_limit} {_replies(active_limit)} being written, the most at "
             "once. Wait for one to finish or stop it, then send again.",
             ACTIVE_RETRY_SECONDS,
         )
-    now = timezone.now()
-    started = TurnStart.objects.filter(user_id=user.pk)
-    started.filter(started_at__lt=now - RATE_WINDOW).delete()
     rate_limit = settings.CHAT_MAX_TURNS_PER_MINUTE
-    if (count := started.count()) >= rate_limit:
+    if recent >= rate_limit:
         # The oldest turn leaves the window first; then one more may start.
-        oldest = started.order_by("started_at").values_list("started_at", flat=True)[
-            count - rate_limit
-        ]
+        oldest = (
+            started.filter(started_at__gte=window_start)
+            .order_by("started_at")
+            .values_list("started_at", flat=True)[recent - rate_limit]
+        )
         wait = (oldest + RATE_WINDOW - now).total_seconds()
         return TurnRefusal(
             f"You have started {rate_limit} {_replies(rate_limit)} in the last minute, the most "
             "allowed. Wait a moment, then send again.",
             max(1, math.ceil(wait)),
         )
-    TurnStart.objects.create(user_id=user.pk)
+    if stale >= STALE_TURNS_KEPT:
+        started.filter(started_at__lt=window_start).delete()
+    TurnStart.objects.create(user_id=user.pk, started_at=now)
     return None
+
+
+def count_each(*querysets: QuerySet[Any]) -> list[int]:
+    """The number of rows of each queryset, in one statement (one round trip, one GIL wait)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for number, queryset in enumerate(querysets):
+        sql, values = queryset.order_by().values("pk").query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{number})")
+        params.extend(values)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return [int(count) for count in row]
 
 
 def generating_now(user_ids: list[int]) -> dict[int, int]:

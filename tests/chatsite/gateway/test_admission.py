@@ -6,14 +6,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from chatsite.accounts.models import User
+from chatsite.accounts.models import SiteSettings, User
 from chatsite.gateway.admission import BAD_KEY, MISSING_KEY, Refused, admit, authenticate, finish
 from chatsite.gateway.models import ApiKey, UsageRecord
 from chatsite.jobs import taken_lease
-from conversations.chat.fair_use import claim_turn, generating_now, refuse_turn
-from conversations.models import Message
+from conversations.chat.fair_use import (
+    STALE_TURNS_KEPT,
+    claim_turn,
+    count_each,
+    generating_now,
+    refuse_turn,
+)
+from conversations.models import Message, TurnStart
 from tests.factories import make_conversation, make_message
 
 
@@ -154,3 +161,65 @@ def test_the_users_page_count_of_who_is_generating_includes_api_generations(alic
     )
 
     assert generating_now([alice.pk, bob.pk]) == {alice.pk: 1}
+
+
+def test_turns_older_than_the_minute_do_not_count_and_are_deleted_in_batches(alice: User, settings):
+    settings.CHAT_MAX_TURNS_PER_MINUTE = 1
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    TurnStart.objects.bulk_create(
+        [TurnStart(user=alice, started_at=long_ago) for _ in range(STALE_TURNS_KEPT - 1)]
+    )
+
+    assert refuse_turn(alice) is None  # the old turns are outside the window
+    assert TurnStart.objects.filter(started_at=long_ago).count() == STALE_TURNS_KEPT - 1
+    TurnStart.objects.exclude(started_at=long_ago).update(started_at=long_ago)
+    assert refuse_turn(alice) is None
+    assert TurnStart.objects.count() == 1  # the batch went; the new turn stays
+    assert refuse_turn(alice) is not None  # and it counts
+
+
+def test_count_each_counts_several_querysets_in_one_statement(
+    alice: User, bob: User, django_assert_num_queries
+):
+    conversation = make_conversation(alice)
+    make_message(conversation, role=Message.Role.USER)
+    make_message(conversation, role=Message.Role.USER)
+    UsageRecord.objects.create(user=bob, endpoint="chat")
+
+    with django_assert_num_queries(1):
+        counts = count_each(
+            Message.objects.filter(conversation__owner=alice),
+            UsageRecord.objects.filter(user=bob),
+            UsageRecord.objects.filter(user=alice),
+        )
+
+    assert counts == [2, 1, 0]
+
+
+def test_a_site_without_model_restrictions_admits_with_the_key_lookup_alone(
+    alice: User, django_assert_num_queries
+):
+    _, secret = ApiKey.objects.create_key(alice, "m")
+    SiteSettings.load()  # a site has its settings row from its first page on
+    authenticate(bearer(secret))  # notes last use: the requests below write no timestamp
+
+    # The key (with the settings' switch); then the limits' transaction: begin, (PostgreSQL:
+    # the user's row locked), the counts, the turn, the usage record, commit.
+    with django_assert_num_queries(6 + connection.features.has_select_for_update):
+        admit(bearer(secret), endpoint="chat", model="qwen3", server="s", counted=True)
+    with django_assert_num_queries(1):
+        admit(bearer(secret), endpoint="show", model="qwen3", server="s")
+
+
+def test_a_restricted_site_still_applies_the_model_rule_read_with_the_key(alice: User):
+    _, secret = ApiKey.objects.create_key(alice, "m")
+    site = SiteSettings.load()
+    site.restrict_member_models = True
+    site.member_models = ["llama3.2"]
+    site.save()
+
+    assert authenticate(bearer(secret)).members_restricted is True
+    admit(bearer(secret), endpoint="show", model="llama3.2", server="s")
+    with pytest.raises(Refused) as refused:
+        admit(bearer(secret), endpoint="show", model="qwen3", server="s")
+    assert refused.value.status == 403
