@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.ollama_standin import OllamaStandin
-from tests.site_process import ROOT, SiteProcess
+from tests.site_process import SiteProcess, run_manage
 
 # Migrates, collects static files, and makes the cast (alice a member, ada an admin, carol to be
 # deactivated) with a key each, printed as JSON. One Django start-up for all of it.
@@ -32,28 +30,12 @@ print(json.dumps(keys))
 
 
 def seed_keys(environment: dict[str, str]) -> dict[str, str]:
-    seeded = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SEED],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(seeded.stdout.strip().splitlines()[-1])
+    return json.loads(run_manage_shell(environment, SEED).strip().splitlines()[-1])
 
 
 def run_manage_shell(environment: dict[str, str], code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = run_manage(environment, "shell", "-c", code)
+    done.check_returncode()
     return done.stdout
 
 
