@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
@@ -120,6 +121,20 @@ def admin_client(admin_user: User) -> Client:
     client = Client()
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def standin() -> Iterator[OllamaStandin]:
+    """The stand-in on its own (the site is not pointed at it), for tests of its wire."""
+    with running_standin() as server:
+        server.add_model("llama3.2")
+        yield server
+
+
+@pytest.fixture
+def http(standin: OllamaStandin) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=standin.url, trust_env=False, timeout=5) as client:
+        yield client
 
 
 @pytest.fixture

@@ -9,27 +9,13 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.ollama_standin import UNKNOWN_MANIFEST, Failure, OllamaStandin, running_standin
+from tests.ollama_standin import UNKNOWN_MANIFEST, Failure, running_standin
 
 CREATED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
-
-
-@pytest.fixture
-def standin() -> Iterator[OllamaStandin]:
-    with running_standin() as server:
-        server.add_model("llama3.2")
-        yield server
-
-
-@pytest.fixture
-def http(standin: OllamaStandin) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=standin.url, trust_env=False, timeout=5) as client:
-        yield client
 
 
 def raw_request(body: dict, path: str = "/api/chat") -> bytes:

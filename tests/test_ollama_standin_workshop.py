@@ -4,25 +4,11 @@ system prompt applied to chats that bring none, with raw httpx."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.ollama_standin import UNKNOWN_MANIFEST, OllamaStandin, running_standin
-
-
-@pytest.fixture
-def standin() -> Iterator[OllamaStandin]:
-    with running_standin() as server:
-        server.add_model("llama3.2")
-        yield server
-
-
-@pytest.fixture
-def http(standin: OllamaStandin) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=standin.url, trust_env=False, timeout=5) as client:
-        yield client
+from tests.ollama_standin import UNKNOWN_MANIFEST
 
 
 def stream_lines(http: httpx.Client, path: str, body: dict) -> list[dict]:
