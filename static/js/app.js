@@ -88,16 +88,21 @@
   document.addEventListener("htmx:afterSettle", syncThinkToggle);
 
   // Keep the newest text in view while a reply streams, unless the reader scrolled up: then a
-  // "Jump to latest" button offers the way back instead of pulling them down.
+  // "Jump to latest" button offers the way back instead of pulling them down. Whether the reader
+  // is following is read from the box itself just before each frame lands: a scroll event arrives
+  // a frame late, and a token landing in between would otherwise pull the reader back down.
   let followStream = true;
   function showJumpButton(show) {
     const button = document.getElementById("jump-latest");
     if (button) button.hidden = !show;
   }
+  function isNearEnd(box) {
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }
   document.addEventListener("scroll", function (event) {
     const box = event.target;
     if (box && box.id === "messages") {
-      followStream = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+      followStream = isNearEnd(box);
       if (followStream) showJumpButton(false);
     }
   }, true);
@@ -105,6 +110,10 @@
     const box = document.getElementById("messages");
     if (box && followStream) box.scrollTop = box.scrollHeight;
   }
+  document.addEventListener("htmx:wsBeforeMessage", function () {
+    const box = document.getElementById("messages");
+    if (box) followStream = isNearEnd(box);
+  });
   document.addEventListener("htmx:wsAfterMessage", function () {
     scrollToEnd();
     if (!followStream && isStreaming()) showJumpButton(true);
