@@ -88,10 +88,12 @@
   document.addEventListener("htmx:afterSettle", syncThinkToggle);
 
   // Keep the newest text in view while a reply streams, unless the reader scrolled up: then a
-  // "Jump to latest" button offers the way back instead of pulling them down. Whether the reader
-  // is following is read from the box itself just before each frame lands: a scroll event arrives
-  // a frame late, and a token landing in between would otherwise pull the reader back down.
+  // "Jump to latest" button offers the way back instead of pulling them down. Only a move up
+  // stops following: the box shrinking under an on-screen keyboard, or text landing after our
+  // own scroll, leaves it on. The position is read again just before each frame lands, because
+  // the reader's scroll event arrives a frame late and the frame would pull them back down.
   let followStream = true;
+  let settledTop = 0;
   function showJumpButton(show) {
     const button = document.getElementById("jump-latest");
     if (button) button.hidden = !show;
@@ -99,20 +101,27 @@
   function isNearEnd(box) {
     return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   }
+  function readReader(box) {
+    if (isNearEnd(box)) followStream = true;
+    else if (box.scrollTop < settledTop - 1) followStream = false;
+    settledTop = box.scrollTop;
+  }
   document.addEventListener("scroll", function (event) {
     const box = event.target;
     if (box && box.id === "messages") {
-      followStream = isNearEnd(box);
+      readReader(box);
       if (followStream) showJumpButton(false);
     }
   }, true);
   function scrollToEnd() {
     const box = document.getElementById("messages");
-    if (box && followStream) box.scrollTop = box.scrollHeight;
+    if (!box || !followStream) return;
+    box.scrollTop = box.scrollHeight;
+    settledTop = box.scrollTop;
   }
   document.addEventListener("htmx:wsBeforeMessage", function () {
     const box = document.getElementById("messages");
-    if (box) followStream = isNearEnd(box);
+    if (box) readReader(box);
   });
   document.addEventListener("htmx:wsAfterMessage", function () {
     scrollToEnd();
