@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -130,9 +131,9 @@ class MessageQuerySet(models.QuerySet["Message"]):
         """The messages of anyone's conversations, under the same rule as the conversations."""
         return self.all() if admin_review_allowed(user) else self.none()
 
-    def live_streaming(self) -> MessageQuerySet:
+    def live_streaming(self, now: datetime | None = None) -> MessageQuerySet:
         """Replies whose generation is still owned by a live process."""
-        return self.filter(live_lease(), state=Message.State.STREAMING)
+        return self.filter(live_lease(now), state=Message.State.STREAMING)
 
     def reap_expired(self) -> int:
         """Mark replies whose owner stopped renewing its lease as interrupted.

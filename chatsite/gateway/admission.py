@@ -5,17 +5,19 @@ endpoints, the model access rule, and the per-user limits that chat replies coun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Case, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from chatsite.accounts.access import can_use_site, is_site_admin
 from chatsite.accounts.models import SiteSettings, User
 from chatsite.gateway.models import LAST_USED_EVERY, ApiKey, UsageRecord, hash_key
 from chatsite.jobs import released_lease, taken_lease
+from chatsite.prepared_sql import PreparedQuery, insert_row
 from conversations.chat.fair_use import refuse_turn
 from conversations.chat.model_access import load_model_access
 
@@ -56,22 +58,49 @@ def authenticate(authorization: str | None) -> Caller:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Refused(401, MISSING_KEY)
-    # The site settings' switch comes in the same statement: most sites never restrict models,
-    # and then the model access rule needs no query of its own.
-    restricted = SiteSettings.objects.filter(pk=1).values("restrict_member_models")[:1]
-    key = (
-        ApiKey.objects.select_related("user")
-        .filter(hashed=hash_key(secret), revoked_at__isnull=True)
-        .annotate(members_restricted=Subquery(restricted))
-        .first()
-    )
-    if key is None or key.expired or not can_use_site(key.user):
-        raise Refused(401, BAD_KEY)
     now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    restricted_now: bool | None = key.members_restricted  # type: ignore[attr-defined]
-    return Caller(key.user, key.pk, restricted_now)
+    found = _KEY.rows(hashed=hash_key(secret), now=now, touch_before=now - LAST_USED_EVERY)
+    if not found:
+        raise Refused(401, BAD_KEY)
+    [(key_id, user_id, active, approved, staff, restricted, touch)] = found
+    # Only what the checks read: whether the account may use the site and is an admin.
+    user = User(
+        pk=user_id, is_active=bool(active), is_approved=bool(approved), is_staff=bool(staff)
+    )
+    if not can_use_site(user):
+        raise Refused(401, BAD_KEY)
+    if touch:
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
+    return Caller(user, key_id, None if restricted is None else bool(restricted))
+
+
+def _key_lookup(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[Any]:
+    """A usable key by its hash, with what the checks need of its account, the site settings'
+    model switch (most sites never restrict models, and then the model access rule needs no
+    query of its own), and whether "last used" is a minute old."""
+    restricted = SiteSettings.objects.filter(pk=1).values("restrict_member_models")[:1]
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=touch_before)
+    return (
+        ApiKey.objects.filter(hashed=hashed, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .annotate(
+            members_restricted=Subquery(restricted),
+            touch=Case(When(stale, then=Value(True)), default=Value(False)),
+        )
+        .values_list(
+            "pk",
+            "user_id",
+            "user__is_active",
+            "user__is_approved",
+            "user__is_staff",
+            "members_restricted",
+            "touch",
+        )
+    )
+
+
+# Built once per database: every API request runs it (see chatsite/prepared_sql.py).
+_KEY = PreparedQuery(_key_lookup, hashed=str, now=datetime, touch_before=datetime)
 
 
 def check_model(caller: Caller, model: str, *, embedding_model: bool = False) -> None:
@@ -105,15 +134,17 @@ def admit(
     with transaction.atomic():
         if refusal := refuse_turn(caller.user):
             raise Refused(429, refusal.message, retry_after=refusal.retry_after)
-        record = UsageRecord.objects.create(
-            user=caller.user,
-            key_id=caller.key_id,
-            endpoint=endpoint,
-            model=model[:300],
-            server=server,
-            **taken_lease(settings.CHAT_LEASE_SECONDS),
+        record_id = insert_row(
+            UsageRecord(
+                user_id=caller.user.pk,
+                key_id=caller.key_id,
+                endpoint=endpoint,
+                model=model[:300],
+                server=server,
+                **taken_lease(settings.CHAT_LEASE_SECONDS),
+            )
         )
-    return caller, record.pk
+    return caller, record_id
 
 
 def renew(record_id: int) -> bool:

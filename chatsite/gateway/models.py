@@ -92,9 +92,9 @@ class ApiKey(models.Model):
 
 
 class UsageRecordQuerySet(models.QuerySet["UsageRecord"]):
-    def live_for(self, user_id: int) -> UsageRecordQuerySet:
+    def live_for(self, user_id: int, now: datetime | None = None) -> UsageRecordQuerySet:
         """This user's API generations still running on a live process (for the limits)."""
-        return self.filter(live_lease(), user_id=user_id, status=UsageRecord.Status.RUNNING)
+        return self.filter(live_lease(now), user_id=user_id, status=UsageRecord.Status.RUNNING)
 
     def reap_expired(self) -> int:
         """Running records whose process stopped renewing the lease: that process is gone."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.utils import timezone
 from chatsite.accounts.models import User
 from chatsite.gateway.models import UsageRecord
 from chatsite.jobs import live_lease
+from chatsite.prepared_sql import PreparedQuery, insert_row
 from conversations.models import Message, TurnStart
 
 RATE_WINDOW = timedelta(minutes=1)
@@ -48,16 +49,11 @@ def refuse_turn(user: User) -> TurnRefusal | None:
     waits for the GIL, so fewer statements keep the turn's transaction short.
     """
     if connection.features.has_select_for_update:
-        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        _LOCK_USER.rows(user_id=user.pk)
     now = timezone.now()
     window_start = now - RATE_WINDOW
     started = TurnStart.objects.filter(user_id=user.pk)
-    replies, api, recent, stale = count_each(
-        Message.objects.for_user(user).live_streaming(),
-        UsageRecord.objects.live_for(user.pk),
-        started.filter(started_at__gte=window_start),
-        started.filter(started_at__lt=window_start),
-    )
+    [(replies, api, recent, stale)] = _COUNTS.rows(user_id=user.pk, now=now, since=window_start)
     active_limit = settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER
     if replies + api >= active_limit:
         return TurnRefusal(
@@ -81,22 +77,49 @@ def refuse_turn(user: User) -> TurnRefusal | None:
         )
     if stale >= STALE_TURNS_KEPT:
         started.filter(started_at__lt=window_start).delete()
-    TurnStart.objects.create(user_id=user.pk, started_at=now)
+    insert_row(TurnStart(user_id=user.pk, started_at=now))
     return None
 
 
-def count_each(*querysets: QuerySet[Any]) -> list[int]:
-    """The number of rows of each queryset, in one statement (one round trip, one GIL wait)."""
+def count_statement(*querysets: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """One SELECT of the number of rows of each queryset."""
     parts: list[str] = []
     params: list[Any] = []
     for number, queryset in enumerate(querysets):
         sql, values = queryset.order_by().values("pk").query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{number})")
         params.extend(values)
+    return "SELECT " + ", ".join(parts), params
+
+
+def count_each(*querysets: QuerySet[Any]) -> list[int]:
+    """The number of rows of each queryset, in one statement (one round trip, one GIL wait)."""
+    sql, params = count_statement(*querysets)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return [int(count) for count in row]
+
+
+def _counts(user_id: int, now: datetime, since: datetime) -> tuple[str, list[Any]]:
+    """What a turn is checked against: the user's live replies, live API generations, turns
+    started since the window opened, and older turns."""
+    user = get_user_model()(pk=user_id)
+    started = TurnStart.objects.filter(user_id=user_id)
+    return count_statement(
+        Message.objects.for_user(user).live_streaming(now),
+        UsageRecord.objects.live_for(user_id, now),
+        started.filter(started_at__gte=since),
+        started.filter(started_at__lt=since),
+    )
+
+
+# Built once: every chat send and API generation runs these (see chatsite/prepared_sql.py).
+_COUNTS = PreparedQuery(_counts, user_id=int, now=datetime, since=datetime)
+_LOCK_USER = PreparedQuery(
+    lambda user_id: get_user_model().objects.select_for_update().filter(pk=user_id).values("pk"),
+    user_id=int,
+)
 
 
 def generating_now(user_ids: list[int]) -> dict[int, int]:

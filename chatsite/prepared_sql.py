@@ -1,0 +1,142 @@
+"""Statements built by the ORM once per database and run again with new values.
+
+The API gateway admits each request with a handful of short statements; building them with the
+ORM on every request cost several times more than running them (bench/notes.md). A
+`PreparedQuery` calls its builder once with stand-in values, keeps the SQL, and finds where each
+stand-in landed among the parameters; later calls put the real values in those places. The
+querysets stay the single definition of what is asked (ownership, live leases, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+
+# Stand-ins no real parameter equals: values far outside what the site stores.
+_SAMPLES: dict[type, Callable[[int], Any]] = {
+    int: lambda n: -7_919_000_000 - n,
+    str: lambda n: f"\x00prepared-sample-{n}\x00",
+    dt.datetime: lambda n: dt.datetime(1901, 2, 3, 4, 5, 6, 1000 + n, tzinfo=dt.UTC),
+}
+
+_TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d")
+
+Built = QuerySet[Any] | tuple[str, Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # For each parameter: the name of a value, or None with a constant.
+    slots: tuple[tuple[str | None, Any], ...]
+
+
+class PreparedQuery:
+    """`build(**values)` returns a queryset (or SQL and its parameters); `types` names the type
+    of each value (int, str or datetime). Run with `rows()` or `execute()` on a connection."""
+
+    def __init__(self, build: Callable[..., Built], **types: type) -> None:
+        self._build = build
+        self._types = types
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, alias: str) -> _Compiled:
+        connection = connections[alias]
+        samples = {name: _SAMPLES[kind](n) for n, (name, kind) in enumerate(self._types.items())}
+        adapted = {name: self._adapt(connection, value) for name, value in samples.items()}
+        built = self._build(**samples)
+        if isinstance(built, QuerySet):
+            sql, params = built.query.get_compiler(using=alias).as_sql()
+        else:
+            sql, params = built
+        slots: list[tuple[str | None, Any]] = []
+        found: set[str] = set()
+        for param in params:
+            name = next(
+                (n for n in samples if param == samples[n] or param == adapted[n]),
+                None,
+            )
+            if name is None and _looks_like_a_time(param):
+                # A time the builder took from the clock would be frozen into every later run.
+                raise ValueError(f"the statement has a time that is not one of its values: {param}")
+            slots.append((name, param))
+            if name:
+                found.add(name)
+        if missing := set(samples) - found:
+            raise ValueError(f"the statement does not use {sorted(missing)}")
+        return _Compiled(sql, tuple(slots))
+
+    @staticmethod
+    def _adapt(connection: Any, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return connection.ops.adapt_datetimefield_value(value)
+        return value
+
+    def statement(self, alias: str = "default", **values: Any) -> tuple[str, list[Any]]:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(alias) or self._compile(alias)
+                self._compiled[alias] = compiled
+        connection = connections[alias]
+        params = [
+            constant if name is None else self._adapt(connection, values[name])
+            for name, constant in compiled.slots
+        ]
+        return compiled.sql, params
+
+    def rows(self, alias: str = "default", **values: Any) -> list[tuple[Any, ...]]:
+        sql, params = self.statement(alias, **values)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+
+
+def _looks_like_a_time(value: Any) -> bool:
+    if isinstance(value, dt.date):
+        return True
+    return isinstance(value, str) and bool(_TIME_TEXT.match(value))
+
+
+_inserts: dict[tuple[type[Model], str], str] = {}
+
+
+def insert_row(instance: Model, alias: str = "default") -> Any:
+    """Store a new row with one INSERT whose SQL is built once per model and database, and
+    return its primary key (set on `instance` too). Field defaults apply as in `save()`;
+    signals are not sent (the gateway's rows have no receivers)."""
+    model = type(instance)
+    connection = connections[alias]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    sql = _inserts.get((model, alias))
+    if sql is None:
+        quote = connection.ops.quote_name
+        pk = model._meta.pk
+        assert pk is not None
+        columns = ", ".join(quote(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
+        if connection.features.can_return_columns_from_insert:
+            sql += f" RETURNING {quote(pk.column)}"
+        _inserts[(model, alias)] = sql
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if connection.features.can_return_columns_from_insert:
+            row = cursor.fetchone()
+            assert row is not None
+            new_pk = row[0]
+        else:
+            new_pk = connection.ops.last_insert_id(cursor, model._meta.db_table, "id")
+    instance.pk = new_pk
+    instance._state.adding = False
+    instance._state.db = alias
+    return new_pk
