@@ -46,14 +46,18 @@ class Caller:
     key_id: int
     # Whether the site settings restrict members' models, read with the key (None: not read).
     members_restricted: bool | None = None
+    # "Last used" is due for an update that the caller's own transaction makes.
+    use_unnoted: bool = False
 
     @property
     def admin(self) -> bool:
         return is_site_admin(self.user)
 
 
-def authenticate(authorization: str | None) -> Caller:
-    """The caller behind an Authorization header, or Refused(401)."""
+def authenticate(authorization: str | None, *, note_use: bool = True) -> Caller:
+    """The caller behind an Authorization header, or Refused(401). With `note_use` off, a due
+    "last used" update is left to the caller (`Caller.use_unnoted`), to make in its own
+    transaction rather than in one of its own."""
     scheme, _, secret = (authorization or "").strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
@@ -69,9 +73,14 @@ def authenticate(authorization: str | None) -> Caller:
     )
     if not can_use_site(user):
         raise Refused(401, BAD_KEY)
-    if touch:
-        ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
-    return Caller(user, key_id, None if restricted is None else bool(restricted))
+    if touch and note_use:
+        note_key_use(key_id)
+    restricted_now = None if restricted is None else bool(restricted)
+    return Caller(user, key_id, restricted_now, use_unnoted=bool(touch) and not note_use)
+
+
+def note_key_use(key_id: int) -> None:
+    ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
 def _key_lookup(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[Any]:
@@ -125,25 +134,32 @@ def admit(
     """Authenticate and authorise one request; a counted one (it runs a model) also takes a
     turn under the per-user limits and opens its usage record, whose id is returned. A caller
     already authenticated in this request is not looked up again."""
-    caller = caller or authenticate(authorization)
+    caller = caller or authenticate(authorization, note_use=not counted)
     if admin_only and not caller.admin:
         raise Refused(403, ADMINS_ONLY)
     check_model(caller, model, embedding_model=embedding_model)
     if not counted:
         return caller, None
+    # One transaction (one commit) for the key's use, the turn and the usage record; a refused
+    # turn writes nothing but the key's use.
     with transaction.atomic():
+        if caller.use_unnoted:
+            note_key_use(caller.key_id)
         if refusal := refuse_turn(caller.user):
-            raise Refused(429, refusal.message, retry_after=refusal.retry_after)
-        record_id = insert_row(
-            UsageRecord(
-                user_id=caller.user.pk,
-                key_id=caller.key_id,
-                endpoint=endpoint,
-                model=model[:300],
-                server=server,
-                **taken_lease(settings.CHAT_LEASE_SECONDS),
+            record_id = None
+        else:
+            record_id = insert_row(
+                UsageRecord(
+                    user_id=caller.user.pk,
+                    key_id=caller.key_id,
+                    endpoint=endpoint,
+                    model=model[:300],
+                    server=server,
+                    **taken_lease(settings.CHAT_LEASE_SECONDS),
+                )
             )
-        )
+    if refusal:
+        raise Refused(429, refusal.message, retry_after=refusal.retry_after)
     return caller, record_id
 
 

@@ -211,6 +211,26 @@ def test_a_site_without_model_restrictions_admits_with_the_key_lookup_alone(
         admit(bearer(secret), endpoint="show", model="qwen3", server="s")
 
 
+def test_a_first_counted_request_notes_the_key_use_inside_its_own_transaction(
+    alice: User, settings, django_assert_num_queries
+):
+    settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER = 1
+    _, secret = ApiKey.objects.create_key(alice, "m")
+    SiteSettings.load()
+
+    # As above, plus the update of the key's "last used".
+    with django_assert_num_queries(7 + connection.features.has_select_for_update):
+        admit(bearer(secret), endpoint="chat", model="qwen3", server="s", counted=True)
+    assert ApiKey.objects.get().last_used_at is not None
+
+    ApiKey.objects.update(last_used_at=None)
+    with pytest.raises(Refused) as refused:  # the first request is still running
+        admit(bearer(secret), endpoint="chat", model="qwen3", server="s", counted=True)
+    assert refused.value.status == 429
+    assert ApiKey.objects.get().last_used_at is not None  # a refused turn is still a use
+    assert UsageRecord.objects.count() == 1
+
+
 def test_a_restricted_site_still_applies_the_model_rule_read_with_the_key(alice: User):
     _, secret = ApiKey.objects.create_key(alice, "m")
     site = SiteSettings.load()
