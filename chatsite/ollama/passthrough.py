@@ -1,8 +1,9 @@
 """Raw HTTP to one Ollama server for the API gateway: a request's bytes go up unchanged and the
 answer's bytes come back as they arrive, with the same error hierarchy as the client.
 
-Unlike OllamaClient (one pool per `async with`), each event loop keeps one pool here: the gateway
-serves many short requests and a new connection per request would cost more than the relay.
+Unlike OllamaClient (one httpx pool per `async with`), each event loop keeps one pool of the
+gateway's own connections here (chatsite/ollama/streams.py): the gateway serves many short
+requests, and a new connection per request would cost more than the relay.
 """
 
 from __future__ import annotations
@@ -10,41 +11,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-
-import httpx
+from dataclasses import dataclass, field
 
 from .client import OllamaTimeouts, _tls_context
 from .errors import OllamaError, OllamaStreamError, OllamaTimeout, OllamaUnreachable
-from .streams import AsyncioTransport
+from .streams import (
+    Address,
+    ConnectFailed,
+    Connection,
+    ConnectionPool,
+    ProtocolFailed,
+    request_bytes,
+)
 
-_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 # Headers of the answer that mean something to the caller; the rest (framing, Date, ...) is
 # the gateway's own business.
 _KEPT_HEADERS = frozenset({b"content-type"})
 
-_pools: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+_pools: dict[asyncio.AbstractEventLoop, ConnectionPool] = {}
+_addresses: dict[str, Address] = {}
 
 
-def _pool() -> httpx.AsyncClient:
+def _pool() -> ConnectionPool:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
-        timeouts = OllamaTimeouts.from_settings()
-        # A read may wait for a cold model to load before the first byte; later reads are
-        # bounded by the same figure, which is longer than OLLAMA_STREAM_TIMEOUT.
-        read = max(timeouts.load, timeouts.stream)
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
-        pool = httpx.AsyncClient(
-            trust_env=False,  # Ollama is local: proxy variables must not reroute it
-            timeout=httpx.Timeout(
-                connect=timeouts.connect, read=read, write=timeouts.request, pool=timeouts.connect
-            ),
-            # Plain asyncio streams under httpcore: a third less CPU per relayed chunk.
-            transport=AsyncioTransport(verify=_tls_context(), limits=limits),
-        )
-        _pools[loop] = pool
+        pool = _pools[loop] = ConnectionPool(_tls_context())
     return pool
+
+
+def _address(host: str) -> Address:
+    address = _addresses.get(host)
+    if address is None:
+        try:
+            address = _addresses[host] = Address.parse(host)
+        except ValueError as exc:
+            raise OllamaUnreachable(f"invalid address {host!r}", host=host) from exc
+    return address
 
 
 async def close_pools() -> None:
@@ -61,17 +64,21 @@ class Upstream:
     host: str
     status: int
     headers: list[tuple[bytes, bytes]]
-    _response: httpx.Response
+    _connection: Connection = field(repr=False)
+    _silence: float = field(repr=False)
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._response.aiter_raw():
-                yield chunk
-        except httpx.TimeoutException as exc:
-            raise OllamaTimeout("silent for too long mid-reply", host=self.host) from exc
-        except _HTTPX_ERRORS as exc:
-            lost = "the connection was lost before the reply was complete"
-            raise OllamaStreamError(lost, host=self.host, status=self.status) from exc
+        while True:
+            try:
+                data = await self._connection.body(self._silence)
+            except TimeoutError as exc:
+                raise OllamaTimeout("silent for too long mid-reply", host=self.host) from exc
+            except ProtocolFailed as exc:
+                lost = "the connection was lost before the reply was complete"
+                raise OllamaStreamError(lost, host=self.host, status=self.status) from exc
+            if not data:
+                return
+            yield data
 
 
 @contextlib.asynccontextmanager
@@ -80,22 +87,55 @@ async def upstream(
 ) -> AsyncIterator[Upstream]:
     """Send one request to `host` and hold its answer open for the block; leaving the block
     early (the caller went away) closes the connection, which is how Ollama learns to stop."""
+    address = _address(host)
+    timeouts = OllamaTimeouts.from_settings()
+    # A read may wait for a cold model to load before the first byte; later reads are bounded
+    # by the same figure, which is longer than OLLAMA_STREAM_TIMEOUT.
+    silence = max(timeouts.load, timeouts.stream)
+    request = request_bytes(address, method, path, body, dict(headers))
     pool = _pool()
+    connection = await _answered(pool, address, host, request, method, silence, timeouts.connect)
     try:
-        request = pool.build_request(method, host + path, content=body, headers=dict(headers))
-        response = await pool.send(request, stream=True)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
-        raise OllamaUnreachable(str(exc) or "could not connect", host=host) from exc
-    except httpx.TimeoutException as exc:
-        raise OllamaTimeout("no answer in time", host=host) from exc
-    except _HTTPX_ERRORS as exc:
-        raise OllamaError(str(exc) or type(exc).__name__, host=host) from exc
-    try:
-        kept = [(k.lower(), v) for k, v in response.headers.raw if k.lower() in _KEPT_HEADERS]
-        yield Upstream(host, response.status_code, kept, response)
+        kept = [(k, v) for k, v in connection.headers if k in _KEPT_HEADERS]
+        yield Upstream(host, connection.status, kept, connection, silence)
     finally:
-        with contextlib.suppress(*_HTTPX_ERRORS):
-            await response.aclose()
+        pool.release(address, connection)
+
+
+async def _answered(
+    pool: ConnectionPool,
+    address: Address,
+    host: str,
+    request: bytes,
+    method: str,
+    silence: float,
+    connect_timeout: float,
+) -> Connection:
+    """A connection whose answer's head has arrived. A kept-alive connection the server closed
+    just as it was reused fails before any answer: the request goes again on a new one."""
+    for attempt in range(2):
+        try:
+            connection, reused = await pool.open(address, connect_timeout)
+        except ConnectFailed as exc:
+            raise OllamaUnreachable(str(exc) or "could not connect", host=host) from exc
+        if method == "HEAD":
+            connection.expect_no_body()
+        try:
+            connection.send(request)
+            await connection.head(silence)
+            return connection
+        except TimeoutError as exc:
+            connection.close()
+            raise OllamaTimeout("no answer in time", host=host) from exc
+        except ProtocolFailed as exc:
+            connection.close()
+            if reused and not exc.answered and attempt == 0:
+                continue
+            raise OllamaError(str(exc), host=host) from exc
+        except BaseException:
+            connection.close()
+            raise
+    raise AssertionError("unreachable")
 
 
 async def fetch(host: str, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:

@@ -8,7 +8,12 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from chatsite.ollama import OllamaTimeout, OllamaUnreachable
+from chatsite.ollama import (
+    OllamaError,
+    OllamaStreamError,
+    OllamaTimeout,
+    OllamaUnreachable,
+)
 from chatsite.ollama.passthrough import close_pools, fetch, upstream
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
@@ -31,7 +36,10 @@ async def serve(
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(1)
-        await handle(reader, writer)  # type: ignore[misc]
+        try:
+            await handle(reader, writer)  # type: ignore[misc]
+        finally:
+            writer.close()
 
     server = await asyncio.start_server(on_connection, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -115,3 +123,128 @@ async def test_no_server_is_unreachable():
 
     with pytest.raises(OllamaUnreachable):
         await fetch(url, "GET", "/api/version")
+
+
+def chunked(*pieces: bytes) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+async def relayed(url: str, method: str = "POST") -> tuple[int, list[bytes]]:
+    async with upstream(url, method, "/api/chat", b"{}", {}) as answer:
+        return answer.status, [chunk async for chunk in answer.chunks()]
+
+
+async def test_a_chunked_answer_dribbled_byte_by_byte_is_decoded_exactly():
+    lines = [b'{"n":1}\n', b'{"n":2,"text":"\\r\\n0\\r\\n"}\n', b'{"done":true}\n']
+    answer = STREAM_HEAD.replace(b"\r\n\r\n", b"\r\nX-Note: a\r\n\r\n") + chunked(*lines)
+    answer = answer.replace(b"\r\n0\r\n\r\n", b"\r\n0;ext=1\r\nTrailer-Field: x\r\n\r\n")
+
+    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        for byte in answer:
+            writer.write(bytes([byte]))
+            await writer.drain()
+        await reader.read()  # until the client closes
+
+    server, url, _ = await serve(dribble)
+    async with server:
+        status, received = await relayed(url)
+
+    assert status == 200
+    assert b"".join(received) == b"".join(lines)
+
+
+async def test_sized_and_close_delimited_answers_are_read_whole():
+    answers = iter(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+        ]
+    )
+
+    async def answer_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        await read_request(reader)
+        writer.write(next(answers))
+        await writer.drain()
+        writer.close()
+
+    server, url, connections = await serve(answer_then_close)
+    async with server:
+        first = await fetch(url, "GET", "/api/version")
+        second = await fetch(url, "GET", "/api/version")
+
+    assert (first, second) == ((200, b"hello world"), (200, b"until the end"))
+    assert len(connections) == 2
+
+
+async def test_a_server_gone_mid_answer_is_a_stream_error_after_what_it_sent():
+    async def half(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(STREAM_HEAD + b"8\r\n" + b'{"n":1}\n' + b"\r\n20\r\npartial")
+        await writer.drain()
+        writer.close()
+
+    server, url, _ = await serve(half)
+    async with server:
+        received = []
+        with pytest.raises(OllamaStreamError):
+            async with upstream(url, "POST", "/api/chat", b"{}", {}) as answer:
+                async for chunk in answer.chunks():
+                    received.append(chunk)
+
+    assert b"".join(received) == b'{"n":1}\npartial'
+
+
+async def test_leaving_an_answer_early_closes_the_connection_so_ollama_stops():
+    saw_close = asyncio.Event()
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(STREAM_HEAD + chunked(b'{"n":1}\n')[:-5])  # no last chunk: it goes on
+        await writer.drain()
+        await reader.read()  # the request's body, then nothing until the client closes
+        saw_close.set()
+
+    server, url, _ = await serve(endless)
+    async with server:
+        async with upstream(url, "POST", "/api/chat", b"{}", {}) as answer:
+            async for _ in answer.chunks():
+                break
+        await asyncio.wait_for(saw_close.wait(), 10)
+
+
+async def test_an_answer_that_is_not_http_is_an_error_not_a_hang():
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    server, url, _ = await serve(garbage)
+    async with server:
+        with pytest.raises(OllamaError, match="not an HTTP answer"):
+            await fetch(url, "GET", "/api/version")
+
+
+async def test_a_kept_alive_connection_closed_as_it_is_reused_is_retried_on_a_new_one():
+    requests_seen: list[int] = []
+
+    async def answer_one_then_drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        await read_request(reader)
+        requests_seen.append(1)
+        if len(requests_seen) == 2:  # the reused connection: read the request, answer nothing
+            writer.close()
+            return
+        writer.write(OK)
+        await writer.drain()
+        await read_request(reader)  # a second request on this connection (the third overall)
+        requests_seen.append(1)
+        writer.close()
+
+    server, url, connections = await serve(answer_one_then_drop)
+    async with server:
+        first = await fetch(url, "GET", "/api/version")
+        second = await fetch(url, "GET", "/api/version")
+
+    assert first == second == (200, b"{}")
+    assert len(connections) == 2
