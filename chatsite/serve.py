@@ -18,6 +18,7 @@ answered 413 as soon as its Content-Length is read, or as soon as a chunked body
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from collections.abc import Sequence
 from functools import cache
@@ -117,6 +118,18 @@ def _drop(data: bytes) -> None:
     """What a refused request's connection still receives goes nowhere."""
 
 
+def send_small_writes_at_once(channel: Any) -> None:
+    """TCP_NODELAY on the connection: twisted leaves Nagle's algorithm on, so a streamed token
+    written while the client had not yet acknowledged the previous one waited for that
+    acknowledgement (up to the client's delayed-ACK timer, ~40 ms) before leaving. Every
+    request passes here (a websocket starts as one), so every connection gets it."""
+    transport = getattr(channel, "transport", None)
+    set_no_delay = getattr(transport, "setTcpNoDelay", None)
+    if set_no_delay is not None:
+        with contextlib.suppress(OSError):
+            set_no_delay(True)
+
+
 class BodyLimitedRequest(WebRequest):
     """daphne's request, refusing a body over its limit before buffering it.
 
@@ -130,6 +143,7 @@ class BodyLimitedRequest(WebRequest):
     _linger: Any = None
 
     def gotLength(self, length: int | None) -> None:
+        send_small_writes_at_once(self.channel)
         self.body_limit = body_limit(getattr(self.channel, "_path", None))
         if length is not None and length > self.body_limit:
             self.refuse()

@@ -233,3 +233,27 @@ def test_a_60_mb_attachment_upload_is_refused_before_its_body_is_sent(served: Se
 
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert f"up to {UPLOAD_LIMIT} bytes".encode() in answer
+
+
+def test_every_served_connection_sends_small_writes_at_once():
+    """Nagle's algorithm off (TCP_NODELAY): a token written while the client had not yet
+    acknowledged the one before waited up to its delayed-ACK timer (~40 ms) to leave."""
+    from twisted.internet import tcp
+    from twisted.web.http import HTTPChannel
+
+    from chatsite.serve import send_small_writes_at_once
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    try:
+        channel = HTTPChannel()
+        channel.transport = tcp.Connection(accepted, channel)
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+
+        send_small_writes_at_once(channel)
+
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        for open_socket in (client, accepted, listener):
+            open_socket.close()
