@@ -11,10 +11,11 @@ handed on together, so a busy process makes fewer, larger writes instead of fall
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 # A head larger than this is not an Ollama answer.
 MAX_HEAD_BYTES = 64 * 1024
@@ -42,6 +43,8 @@ class Address:
     tls: bool
     prefix: str  # a path the server is mounted under, without the trailing slash
     host_header: bytes
+    # Basic auth from the address's user:password@ (a proxy in front of Ollama), as httpx sends.
+    authorization: bytes | None = None
 
     @classmethod
     def parse(cls, base_url: str) -> Address:
@@ -50,12 +53,17 @@ class Address:
             raise ValueError(f"not an http(s) address: {base_url!r}")
         tls = parts.scheme == "https"
         port = parts.port or (443 if tls else 80)
+        authorization = None
+        if parts.username is not None:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            authorization = b"Basic " + base64.b64encode(credentials.encode())
         return cls(
             parts.hostname,
             port,
             tls,
             parts.path.rstrip("/"),
             parts.netloc.rpartition("@")[2].encode("idna"),
+            authorization,
         )
 
 
@@ -364,6 +372,8 @@ def request_bytes(
 ) -> bytes:
     lines = [f"{method} {address.prefix}{path} HTTP/1.1".encode("latin-1")]
     lines.append(b"Host: " + address.host_header)
+    if address.authorization is not None:
+        lines.append(b"Authorization: " + address.authorization)
     for name, value in headers.items():
         if name.lower() not in ("host", "content-length", "transfer-encoding", "connection"):
             lines.append(f"{name}: {value}".encode("latin-1"))

@@ -248,3 +248,26 @@ async def test_a_kept_alive_connection_closed_as_it_is_reused_is_retried_on_a_ne
 
     assert first == second == (200, b"{}")
     assert len(connections) == 2
+
+
+async def test_the_request_names_the_host_path_prefix_and_credentials_of_the_address():
+    heads: list[bytes] = []
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(OK)
+        await writer.drain()
+        await reader.read()
+
+    server, url, _ = await serve(record)
+    port = url.rsplit(":", 1)[1]
+    async with server:
+        answer = await fetch(
+            f"http://ol%40ma:s3cret@127.0.0.1:{port}/behind/proxy/", "GET", "/api/tags"
+        )
+
+    assert answer == (200, b"{}")
+    lines = heads[0].decode().split("\r\n")
+    assert lines[0] == "GET /behind/proxy/api/tags HTTP/1.1"
+    assert f"Host: 127.0.0.1:{port}" in lines
+    assert "Authorization: Basic b2xAbWE6czNjcmV0" in lines  # base64 of "ol@ma:s3cret"
