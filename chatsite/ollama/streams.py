@@ -164,6 +164,11 @@ class Connection(asyncio.Protocol):
 
     # Internals
     def _reset(self) -> None:
+        self._pending.clear()
+        self._pending_bytes = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
         self._parse = self._parse_head
         self._finished = False
         self._head_seen = False

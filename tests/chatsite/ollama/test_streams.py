@@ -15,6 +15,7 @@ from chatsite.ollama import (
     OllamaUnreachable,
 )
 from chatsite.ollama.passthrough import close_pools, fetch, upstream
+from chatsite.ollama.streams import MAX_PENDING_BYTES, Connection
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 STREAM_HEAD = (
@@ -271,3 +272,28 @@ async def test_the_request_names_the_host_path_prefix_and_credentials_of_the_add
     assert lines[0] == "GET /behind/proxy/api/tags HTTP/1.1"
     assert f"Host: 127.0.0.1:{port}" in lines
     assert "Authorization: Basic b2xAbWE6czNjcmV0" in lines  # base64 of "ol@ma:s3cret"
+
+
+async def test_an_answer_not_taken_fast_enough_pauses_the_socket_until_it_is():
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    server, url, _ = await serve(hold)
+    host, port = url.removeprefix("http://").split(":")
+    async with server:
+        loop = asyncio.get_running_loop()
+        transport, connection = await loop.create_connection(Connection, host, int(port))
+        connection.send(b"GET /api/tags HTTP/1.1\r\nHost: x\r\n\r\n")
+        big = b"x" * (MAX_PENDING_BYTES + 1)
+        # What the socket would deliver, handed to the protocol as asyncio does.
+        connection.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(big) + 2))
+        connection.data_received(big)
+        assert not transport.is_reading()  # nothing more is read until the body is taken
+
+        assert await connection.body(1) == big
+        assert transport.is_reading()
+        connection.data_received(b"{}")
+        assert await connection.body(1) == b"{}"
+        assert await connection.body(1) == b""
+        assert connection.reusable
+        transport.close()
