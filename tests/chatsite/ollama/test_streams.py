@@ -52,6 +52,18 @@ async def read_request(reader: asyncio.StreamReader) -> bool:
     return bool(head)
 
 
+def chunked(*pieces: bytes) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+async def read_answer(url: str, received: list[bytes]) -> int:
+    """POST /api/chat; the body's pieces go into `received` as they come (kept if it fails)."""
+    async with upstream(url, "POST", "/api/chat", b"{}", {}) as answer:
+        async for chunk in answer.chunks():
+            received.append(chunk)
+    return answer.status
+
+
 async def test_requests_reuse_a_kept_alive_connection():
     async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -107,11 +119,9 @@ async def test_a_server_silent_mid_answer_is_a_timeout(settings):
 
     server, url, _ = await serve(one_line_then_silence)
     async with server:
-        received = []
+        received: list[bytes] = []
         with pytest.raises(OllamaTimeout):
-            async with upstream(url, "POST", "/api/chat", b"{}", {}) as answer:
-                async for chunk in answer.chunks():
-                    received.append(chunk)
+            await read_answer(url, received)
         silent.set()
 
     assert received == [b'{"done":false}\n']
@@ -124,15 +134,6 @@ async def test_no_server_is_unreachable():
 
     with pytest.raises(OllamaUnreachable):
         await fetch(url, "GET", "/api/version")
-
-
-def chunked(*pieces: bytes) -> bytes:
-    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
-
-
-async def relayed(url: str, method: str = "POST") -> tuple[int, list[bytes]]:
-    async with upstream(url, method, "/api/chat", b"{}", {}) as answer:
-        return answer.status, [chunk async for chunk in answer.chunks()]
 
 
 async def test_a_chunked_answer_dribbled_byte_by_byte_is_decoded_exactly():
@@ -149,7 +150,8 @@ async def test_a_chunked_answer_dribbled_byte_by_byte_is_decoded_exactly():
 
     server, url, _ = await serve(dribble)
     async with server:
-        status, received = await relayed(url)
+        received: list[bytes] = []
+        status = await read_answer(url, received)
 
     assert status == 200
     assert b"".join(received) == b"".join(lines)
@@ -187,11 +189,9 @@ async def test_a_server_gone_mid_answer_is_a_stream_error_after_what_it_sent():
 
     server, url, _ = await serve(half)
     async with server:
-        received = []
+        received: list[bytes] = []
         with pytest.raises(OllamaStreamError):
-            async with upstream(url, "POST", "/api/chat", b"{}", {}) as answer:
-                async for chunk in answer.chunks():
-                    received.append(chunk)
+            await read_answer(url, received)
 
     assert b"".join(received) == b'{"n":1}\npartial'
 
