@@ -118,10 +118,8 @@ async def _answered(
             connection, reused = await pool.open(address, connect_timeout)
         except ConnectFailed as exc:
             raise OllamaUnreachable(str(exc) or "could not connect", host=host) from exc
-        if method == "HEAD":
-            connection.expect_no_body()
         try:
-            connection.send(request)
+            connection.send(request, head_only=method == "HEAD")
             await connection.head(silence)
             return connection
         except TimeoutError as exc:

@@ -130,14 +130,13 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     # The request
-    def send(self, request: bytes) -> None:
+    def send(self, request: bytes, *, head_only: bool = False) -> None:
+        """Write a request; `head_only` for HEAD, whose answer's Content-Length describes a
+        body that is not sent."""
         assert self.transport is not None
         self._reset()
+        self._no_body = head_only
         self.transport.write(request)
-
-    def expect_no_body(self) -> None:
-        """A HEAD request: the answer's Content-Length describes a body that is not sent."""
-        self._no_body = True
 
     async def head(self, timeout: float) -> None:  # noqa: ASYNC109 - one deadline per wait
         while not self._head_seen:

@@ -4,6 +4,7 @@ one while it was idle, a server that goes silent mid-answer, and one that is not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -297,3 +298,20 @@ async def test_an_answer_not_taken_fast_enough_pauses_the_socket_until_it_is():
         assert await connection.body(1) == b""
         assert connection.reusable
         transport.close()
+
+
+async def test_a_head_answer_has_no_body_whatever_its_length_says():
+    async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head_answer = OK.removesuffix(b"{}")  # Content-Length: 2, and no body follows
+        with contextlib.suppress(asyncio.IncompleteReadError):  # the client closed
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                writer.write(head_answer if head.startswith(b"HEAD ") else OK)
+                await writer.drain()
+
+    server, url, connections = await serve(answer_each)
+    async with server:
+        head = await asyncio.wait_for(fetch(url, "HEAD", "/api/version"), 10)
+        get = await fetch(url, "GET", "/api/version")
+
+    assert (head, get) == ((200, b""), (200, b"{}"))
+    assert len(connections) == 1
