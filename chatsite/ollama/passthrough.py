@@ -8,10 +8,11 @@ requests, and a new connection per request would cost more than the relay.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+
+from chatsite.per_loop import PerLoop
 
 from .client import OllamaTimeouts, _tls_context
 from .errors import OllamaError, OllamaStreamError, OllamaTimeout, OllamaUnreachable
@@ -28,16 +29,8 @@ from .streams import (
 # the gateway's own business.
 _KEPT_HEADERS = frozenset({b"content-type"})
 
-_pools: dict[asyncio.AbstractEventLoop, ConnectionPool] = {}
+_pools = PerLoop(lambda: ConnectionPool(_tls_context()))
 _addresses: dict[str, Address] = {}
-
-
-def _pool() -> ConnectionPool:
-    loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
-        pool = _pools[loop] = ConnectionPool(_tls_context())
-    return pool
 
 
 def _address(host: str) -> Address:
@@ -52,7 +45,7 @@ def _address(host: str) -> Address:
 
 async def close_pools() -> None:
     """Close this loop's pool (tests that run the gateway in-process; daphne never needs it)."""
-    pool = _pools.pop(asyncio.get_running_loop(), None)
+    pool = _pools.pop()
     if pool is not None:
         await pool.aclose()
 
@@ -93,7 +86,7 @@ async def upstream(
     # by the same figure, which is longer than OLLAMA_STREAM_TIMEOUT.
     silence = max(timeouts.load, timeouts.stream)
     request = request_bytes(address, method, path, body, dict(headers))
-    pool = _pool()
+    pool = _pools.get()
     connection = await _answered(pool, address, host, request, method, silence, timeouts.connect)
     try:
         kept = [(k, v) for k, v in connection.headers if k in _KEPT_HEADERS]

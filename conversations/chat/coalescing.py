@@ -5,7 +5,8 @@ bounded instead of frames queueing up behind each other."""
 from __future__ import annotations
 
 import asyncio
-import weakref
+
+from chatsite.per_loop import PerLoop
 
 # A frame per reply at most every `base` seconds when the process keeps up; at most `widest`.
 WIDEST_WINDOW = 0.25
@@ -35,12 +36,8 @@ class LoopLag:
         self.note(loop.time() - began - window)
 
 
-_lags: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopLag] = weakref.WeakKeyDictionary()
+_lags = PerLoop(LoopLag)
 
 
 def loop_lag() -> LoopLag:
-    loop = asyncio.get_running_loop()
-    found = _lags.get(loop)
-    if found is None:
-        found = _lags[loop] = LoopLag()
-    return found
+    return _lags.get()

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-import weakref
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 
 from chatsite.jobs import lease_until
+from chatsite.per_loop import PerLoop
 from conversations.models import Message
 
 # At most this often per process; sooner when leases are short, so a lease never lapses while
@@ -108,15 +108,9 @@ def _retrieved(future: asyncio.Future[None]) -> None:
     future.exception()  # nobody may be left to await it: not "never retrieved"
 
 
-_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReplyFlusher] = (
-    weakref.WeakKeyDictionary()
-)
+_flushers = PerLoop(ReplyFlusher)
 
 
 def flusher() -> ReplyFlusher:
     """This event loop's flusher (an asyncio future belongs to one loop)."""
-    loop = asyncio.get_running_loop()
-    found = _flushers.get(loop)
-    if found is None:
-        found = _flushers[loop] = ReplyFlusher()
-    return found
+    return _flushers.get()
