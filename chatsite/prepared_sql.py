@@ -9,15 +9,17 @@ querysets stay the single definition of what is asked (ownership, live leases, .
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.sql import UpdateQuery
 
 # Stand-ins no real parameter equals: values far outside what the site stores.
 _SAMPLES: dict[type, Callable[[int], Any]] = {
@@ -40,7 +42,9 @@ class _Compiled:
 
 class PreparedQuery:
     """`build(**values)` returns a queryset (or SQL and its parameters); `types` names the type
-    of each value (int, str or datetime). Run with `rows()` or `execute()` on a connection."""
+    of each value (int, str or datetime). Run with `rows()` or `execute()`, on Django's
+    connection or on a cursor of another connection to the same database
+    (chatsite/loop_sqlite.py)."""
 
     def __init__(self, build: Callable[..., Built], **types: type) -> None:
         self._build = build
@@ -93,11 +97,40 @@ class PreparedQuery:
         ]
         return compiled.sql, params
 
-    def rows(self, alias: str = "default", **values: Any) -> list[tuple[Any, ...]]:
+    def rows(
+        self, alias: str = "default", *, cursor: Any = None, **values: Any
+    ) -> list[tuple[Any, ...]]:
         sql, params = self.statement(alias, **values)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall())
+        with _cursor(alias, cursor) as running:
+            running.execute(sql, params)
+            return list(running.fetchall())
+
+    def execute(self, alias: str = "default", *, cursor: Any = None, **values: Any) -> int:
+        """Run a statement that returns no rows (an UPDATE); the number of rows it changed."""
+        sql, params = self.statement(alias, **values)
+        with _cursor(alias, cursor) as running:
+            running.execute(sql, params)
+            return int(running.rowcount)
+
+
+@contextlib.contextmanager
+def _cursor(alias: str, given: Any) -> Iterator[Any]:
+    """`given`, or a new cursor of Django's connection for `alias`."""
+    if given is not None:
+        yield given
+        return
+    with connections[alias].cursor() as cursor:
+        yield cursor
+
+
+def update_statement(queryset: QuerySet[Any], **values: Any) -> tuple[str, list[Any]]:
+    """The UPDATE that `queryset.update(**values)` runs, as SQL and parameters (a
+    `PreparedQuery` builder may return it)."""
+    query = queryset.query.chain(UpdateQuery)
+    assert isinstance(query, UpdateQuery)
+    query.add_update_values(values)
+    sql, params = query.get_compiler(queryset.db).as_sql()
+    return sql, list(params)
 
 
 def _looks_like_a_time(value: Any) -> bool:
@@ -109,10 +142,11 @@ def _looks_like_a_time(value: Any) -> bool:
 _inserts: dict[tuple[type[Model], str], str] = {}
 
 
-def insert_row(instance: Model, alias: str = "default") -> Any:
+def insert_row(instance: Model, alias: str = "default", *, cursor: Any = None) -> Any:
     """Store a new row with one INSERT whose SQL is built once per model and database, and
     return its primary key (set on `instance` too). Field defaults apply as in `save()`;
-    signals are not sent (the gateway's rows have no receivers)."""
+    signals are not sent (the gateway's rows have no receivers). `cursor`: as for
+    `PreparedQuery.rows()`."""
     model = type(instance)
     connection = connections[alias]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -128,14 +162,14 @@ def insert_row(instance: Model, alias: str = "default") -> Any:
             sql += f" RETURNING {quote(pk.column)}"
         _inserts[(model, alias)] = sql
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+    with _cursor(alias, cursor) as running:
+        running.execute(sql, values)
         if connection.features.can_return_columns_from_insert:
-            row = cursor.fetchone()
+            row = running.fetchone()
             assert row is not None
             new_pk = row[0]
         else:
-            new_pk = connection.ops.last_insert_id(cursor, model._meta.db_table, "id")
+            new_pk = connection.ops.last_insert_id(running, model._meta.db_table, "id")
     instance.pk = new_pk
     instance._state.adding = False
     instance._state.db = alias

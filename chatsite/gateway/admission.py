@@ -13,12 +13,13 @@ from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
+from chatsite import loop_sqlite
 from chatsite.accounts.access import can_use_site, is_site_admin
 from chatsite.accounts.models import SiteSettings, User
 from chatsite.gateway.models import LAST_USED_EVERY, ApiKey, UsageRecord, hash_key
 from chatsite.jobs import released_lease, taken_lease
-from chatsite.prepared_sql import PreparedQuery, insert_row
-from conversations.chat.fair_use import refuse_turn
+from chatsite.prepared_sql import PreparedQuery, insert_row, update_statement
+from conversations.chat.fair_use import refuse_turn, take_turn_at_once
 from conversations.chat.model_access import load_model_access
 
 
@@ -54,16 +55,19 @@ class Caller:
         return is_site_admin(self.user)
 
 
-def authenticate(authorization: str | None, *, note_use: bool = True) -> Caller:
+def authenticate(authorization: str | None, *, note_use: bool = True, cursor: Any = None) -> Caller:
     """The caller behind an Authorization header, or Refused(401). With `note_use` off, a due
     "last used" update is left to the caller (`Caller.use_unnoted`), to make in its own
-    transaction rather than in one of its own."""
+    transaction rather than in one of its own. `cursor`: another connection's, as for
+    `PreparedQuery.rows()`."""
     scheme, _, secret = (authorization or "").strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Refused(401, MISSING_KEY)
     now = timezone.now()
-    found = _KEY.rows(hashed=hash_key(secret), now=now, touch_before=now - LAST_USED_EVERY)
+    found = _KEY.rows(
+        cursor=cursor, hashed=hash_key(secret), now=now, touch_before=now - LAST_USED_EVERY
+    )
     if not found:
         raise Refused(401, BAD_KEY)
     [(key_id, user_id, active, approved, staff, restricted, touch)] = found
@@ -79,8 +83,8 @@ def authenticate(authorization: str | None, *, note_use: bool = True) -> Caller:
     return Caller(user, key_id, restricted_now, use_unnoted=bool(touch) and not note_use)
 
 
-def note_key_use(key_id: int) -> None:
-    ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+def note_key_use(key_id: int, *, cursor: Any = None) -> None:
+    _NOTE_USE.execute(cursor=cursor, key_id=key_id, now=timezone.now())
 
 
 def _key_lookup(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[Any]:
@@ -108,14 +112,24 @@ def _key_lookup(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[
     )
 
 
-# Built once per database: every API request runs it (see chatsite/prepared_sql.py).
+# Built once per database: every API request runs these (see chatsite/prepared_sql.py).
 _KEY = PreparedQuery(_key_lookup, hashed=str, now=datetime, touch_before=datetime)
+_NOTE_USE = PreparedQuery(
+    lambda key_id, now: update_statement(ApiKey.objects.filter(pk=key_id), last_used_at=now),
+    key_id=int,
+    now=datetime,
+)
+
+
+def _model_rule_applies(caller: Caller, model: str, embedding_model: bool) -> bool:
+    # An empty name is Ollama's to refuse, in its own words.
+    return not (caller.admin or embedding_model or not model or caller.members_restricted is False)
 
 
 def check_model(caller: Caller, model: str, *, embedding_model: bool = False) -> None:
     """The model access rule of the chat picker; embedding models are fine for embeddings."""
-    if caller.admin or embedding_model or not model or caller.members_restricted is False:
-        return  # an empty name is Ollama's to refuse, in its own words
+    if not _model_rule_applies(caller, model, embedding_model):
+        return
     if problem := load_model_access().refusal(caller.user, model):
         raise Refused(403, problem)
 
@@ -149,18 +163,54 @@ def admit(
             record_id = None
         else:
             record_id = insert_row(
-                UsageRecord(
-                    user_id=caller.user.pk,
-                    key_id=caller.key_id,
-                    endpoint=endpoint,
-                    model=model[:300],
-                    server=server,
-                    **taken_lease(settings.CHAT_LEASE_SECONDS),
-                )
+                _running_record(caller, endpoint=endpoint, model=model, server=server)
             )
     if refusal:
         raise Refused(429, refusal.message, retry_after=refusal.retry_after)
     return caller, record_id
+
+
+def admit_at_once(
+    authorization: str | None, *, endpoint: str, model: str, server: str
+) -> tuple[Caller, int] | None:
+    """`admit` for a generation, on the event loop's own SQLite connection: the common case
+    (a usable key, no model rule to read, a free turn) without a thread hop. A bad key is
+    refused here too. None: nothing was written, and `admit` (in the database thread) decides;
+    so it does whenever another connection holds the write lock (chatsite/loop_sqlite.py)."""
+    if not loop_sqlite.available():
+        return None
+    try:
+        with loop_sqlite.reading() as cursor:
+            caller = authenticate(authorization, note_use=False, cursor=cursor)
+        if _model_rule_applies(caller, model, embedding_model=False):
+            return None  # the rule's settings are read through the ORM
+        with loop_sqlite.immediate_transaction() as cursor:
+            if caller.use_unnoted:
+                note_key_use(caller.key_id, cursor=cursor)
+            if not take_turn_at_once(cursor, caller.user.pk):
+                raise _Undecided
+            record_id = insert_row(
+                _running_record(caller, endpoint=endpoint, model=model, server=server),
+                cursor=cursor,
+            )
+    except (loop_sqlite.NotNow, _Undecided):
+        return None
+    return caller, record_id
+
+
+class _Undecided(Exception):
+    """Rolls back the loop's transaction: `admit` decides instead."""
+
+
+def _running_record(caller: Caller, *, endpoint: str, model: str, server: str) -> UsageRecord:
+    return UsageRecord(
+        user_id=caller.user.pk,
+        key_id=caller.key_id,
+        endpoint=endpoint,
+        model=model[:300],
+        server=server,
+        **taken_lease(settings.CHAT_LEASE_SECONDS),
+    )
 
 
 def renew(record_id: int) -> bool:

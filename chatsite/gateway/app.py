@@ -170,17 +170,25 @@ class _Request:
             caller = await in_thread(admission.authenticate)(self.authorization)
             host, embedding_model = await self.server_for(model, hosts)
         counted = kind in ("generate", "embed")
-        _, record_id = await in_thread(admission.admit)(
-            self.authorization,
-            caller=caller,
-            endpoint=self.route.path.removeprefix("/api/") if counted else kind,
-            model=model,
-            server=host,
-            admin_only=kind == "admin",
-            counted=counted,
-            embedding_model=embedding_model and kind in ("embed", "show"),
-        )
-        relay = _Relay(self, host, record_id)
+        endpoint = self.route.path.removeprefix("/api/") if counted else kind
+        admitted: tuple[Caller, int | None] | None = None
+        if kind == "generate" and caller is None:
+            # Most generations are admitted without leaving the loop; the rest in a thread.
+            admitted = admission.admit_at_once(
+                self.authorization, endpoint=endpoint, model=model, server=host
+            )
+        if admitted is None:
+            admitted = await in_thread(admission.admit)(
+                self.authorization,
+                caller=caller,
+                endpoint=endpoint,
+                model=model,
+                server=host,
+                admin_only=kind == "admin",
+                counted=counted,
+                embedding_model=embedding_model and kind in ("embed", "show"),
+            )
+        relay = _Relay(self, host, admitted[1])
         await relay.run(receive, send)
         if kind == "admin":
             forget_catalog()  # this process sees the pull, delete or copy at once

@@ -53,21 +53,21 @@ def refuse_turn(user: User) -> TurnRefusal | None:
     now = timezone.now()
     window_start = now - RATE_WINDOW
     started = TurnStart.objects.filter(user_id=user.pk)
-    [(replies, api, recent, stale)] = _COUNTS.rows(user_id=user.pk, now=now, since=window_start)
+    counts = _TurnCounts(*_COUNTS.rows(user_id=user.pk, now=now, since=window_start)[0])
     active_limit = settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER
-    if replies + api >= active_limit:
+    if counts.at_active_limit():
         return TurnRefusal(
             f"You already have {active_limit} {_replies(active_limit)} being written, the most at "
             "once. Wait for one to finish or stop it, then send again.",
             ACTIVE_RETRY_SECONDS,
         )
     rate_limit = settings.CHAT_MAX_TURNS_PER_MINUTE
-    if recent >= rate_limit:
+    if counts.at_rate_limit():
         # The oldest turn leaves the window first; then one more may start.
         oldest = (
             started.filter(started_at__gte=window_start)
             .order_by("started_at")
-            .values_list("started_at", flat=True)[recent - rate_limit]
+            .values_list("started_at", flat=True)[counts.recent - rate_limit]
         )
         wait = (oldest + RATE_WINDOW - now).total_seconds()
         return TurnRefusal(
@@ -75,10 +75,37 @@ def refuse_turn(user: User) -> TurnRefusal | None:
             "allowed. Wait a moment, then send again.",
             max(1, math.ceil(wait)),
         )
-    if stale >= STALE_TURNS_KEPT:
+    if counts.stale >= STALE_TURNS_KEPT:
         started.filter(started_at__lt=window_start).delete()
     insert_row(TurnStart(user_id=user.pk, started_at=now))
     return None
+
+
+def take_turn_at_once(cursor: Any, user_id: int) -> bool:
+    """`refuse_turn` for its common case, inside a write transaction on `cursor`'s connection
+    (chatsite/loop_sqlite.py): record the turn and return True if one is free and no clean-up
+    is due. False means nothing was written: `refuse_turn` decides, and words any refusal."""
+    now = timezone.now()
+    row = _COUNTS.rows(cursor=cursor, user_id=user_id, now=now, since=now - RATE_WINDOW)[0]
+    counts = _TurnCounts(*row)
+    if counts.at_active_limit() or counts.at_rate_limit() or counts.stale >= STALE_TURNS_KEPT:
+        return False
+    insert_row(TurnStart(user_id=user_id, started_at=now), cursor=cursor)
+    return True
+
+
+@dataclass(frozen=True)
+class _TurnCounts:
+    replies: int  # live chat replies
+    api: int  # live API generations
+    recent: int  # turns started within the window
+    stale: int  # older turns not yet deleted
+
+    def at_active_limit(self) -> bool:
+        return self.replies + self.api >= settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER
+
+    def at_rate_limit(self) -> bool:
+        return self.recent >= settings.CHAT_MAX_TURNS_PER_MINUTE
 
 
 def count_statement(*querysets: QuerySet[Any]) -> tuple[str, list[Any]]:

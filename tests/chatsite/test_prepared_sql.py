@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from chatsite.accounts.models import User
 from chatsite.gateway.models import UsageRecord
-from chatsite.prepared_sql import PreparedQuery, insert_row
+from chatsite.prepared_sql import PreparedQuery, insert_row, update_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +85,26 @@ def test_insert_row_stores_the_defaults_and_returns_the_new_key(alice: User):
     assert stored.started_at == record.started_at
     second = insert_row(UsageRecord(user_id=alice.pk, endpoint="embed"))
     assert second != pk
+
+
+def test_a_prepared_update_changes_the_rows_its_queryset_update_would(alice: User, bob: User):
+    mine = UsageRecord.objects.create(user=alice, endpoint="chat", model="old")
+    theirs = UsageRecord.objects.create(user=bob, endpoint="chat", model="old")
+    later = timezone.now() + dt.timedelta(minutes=3)
+    prepared = PreparedQuery(
+        lambda record_id, model, finished_at: update_statement(
+            UsageRecord.objects.filter(pk=record_id), model=model, finished_at=finished_at
+        ),
+        record_id=int,
+        model=str,
+        finished_at=dt.datetime,
+    )
+
+    changed = prepared.execute(record_id=mine.pk, model="new", finished_at=later)
+    unknown = prepared.execute(record_id=theirs.pk + 100, model="x", finished_at=later)
+
+    assert (changed, unknown) == (1, 0)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.model, mine.finished_at) == ("new", later)
+    assert (theirs.model, theirs.finished_at) == ("old", None)

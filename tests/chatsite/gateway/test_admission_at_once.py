@@ -1,0 +1,123 @@
+"""Admission on the event loop's own SQLite connection (chatsite/loop_sqlite.py): the common case
+writes what `admit` writes, a bad key is refused there too, and anything else (a write lock held
+elsewhere, a limit reached, a model rule to read) is left to `admit`, with nothing written."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from chatsite import loop_sqlite
+from chatsite.accounts.models import SiteSettings, User
+from chatsite.gateway.admission import BAD_KEY, MISSING_KEY, Refused, admit_at_once
+from chatsite.gateway.models import ApiKey, UsageRecord
+from chatsite.jobs import taken_lease
+from conversations.models import TurnStart
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+on_sqlite = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the loop's connection is SQLite's alone"
+)
+
+
+@pytest.fixture
+def secret(alice: User) -> str:
+    SiteSettings.load()  # a site has its settings row from its first page on
+    return ApiKey.objects.create_key(alice, "m")[1]
+
+
+def admit_now(secret: str | None) -> tuple[object, int] | None:
+    return admit_at_once(
+        f"Bearer {secret}" if secret else None, endpoint="chat", model="qwen3", server="http://s"
+    )
+
+
+def stored() -> tuple[list[tuple[int, int | None, str, str]], int, bool]:
+    """The usage records (user, key, status, server), the number of turns, and whether the
+    key's last use is noted."""
+    records = list(UsageRecord.objects.values_list("user_id", "key_id", "status", "server"))
+    used = ApiKey.objects.filter(last_used_at__isnull=False).exists()
+    return records, TurnStart.objects.count(), used
+
+
+@on_sqlite
+async def test_a_generation_is_admitted_on_the_loop_with_what_admit_writes(
+    alice: User, secret: str
+):
+    admitted = admit_now(secret)
+
+    assert admitted is not None
+    caller, record_id = admitted
+    records, turns, used = await sync_to_async(stored)()
+    key = await ApiKey.objects.aget()
+    assert records == [(alice.pk, key.pk, "running", "http://s")]
+    assert (await UsageRecord.objects.aget()).pk == record_id
+    assert (await UsageRecord.objects.aget()).lease_expires_at is not None
+    assert (turns, used) == (1, True)
+
+
+@on_sqlite
+@pytest.mark.parametrize("given, message", [(None, MISSING_KEY), ("not-a-key", BAD_KEY)])
+async def test_a_missing_or_unknown_key_is_refused_on_the_loop(
+    secret: str, given: str | None, message: str
+):
+    with pytest.raises(Refused) as refused:
+        admit_now(given)
+
+    assert (refused.value.status, refused.value.message) == (401, message)
+    assert await sync_to_async(stored)() == ([], 0, False)
+
+
+@on_sqlite
+async def test_while_another_connection_writes_the_loop_does_not_wait_and_leaves_it_to_admit(
+    alice: User, secret: str
+):
+    # Another connection (a thread's, or another process's) in the middle of a write.
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    admitted = admit_now(secret)
+    waited = time.monotonic() - started
+    other.execute("ROLLBACK")
+    other.close()
+
+    assert admitted is None
+    # Django's connections wait up to 20 s for the lock; the loop's gives up at once.
+    assert waited < 5
+    assert await sync_to_async(stored)() == ([], 0, False)
+    # The lock released, the same connection admits.
+    assert admit_now(secret) is not None
+    records, turns, used = await sync_to_async(stored)()
+    assert (len(records), turns, used) == (1, 1, True)
+
+
+@on_sqlite
+async def test_at_the_active_limit_the_loop_writes_nothing_and_leaves_the_refusal_to_admit(
+    alice: User, secret: str, settings
+):
+    settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER = 1
+    await UsageRecord.objects.acreate(user=alice, endpoint="chat", **taken_lease(15))
+
+    assert admit_now(secret) is None
+    records, turns, used = await sync_to_async(stored)()
+    assert (len(records), turns, used) == (1, 0, False)
+
+
+@on_sqlite
+async def test_with_member_models_restricted_the_loop_leaves_the_rule_to_admit(secret: str):
+    await SiteSettings.objects.filter(pk=1).aupdate(restrict_member_models=True)
+
+    assert admit_now(secret) is None
+    assert await sync_to_async(stored)() == ([], 0, False)
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the other databases' case")
+async def test_on_a_database_server_every_request_is_admitted_in_a_thread(secret: str):
+    assert not loop_sqlite.available()
+    assert admit_now(secret) is None
+    assert await sync_to_async(stored)() == ([], 0, False)
