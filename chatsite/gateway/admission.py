@@ -4,6 +4,8 @@ endpoints, the model access rule, and the per-user limits that chat replies coun
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from chatsite.accounts.models import SiteSettings, User
 from chatsite.gateway.models import LAST_USED_EVERY, ApiKey, UsageRecord, hash_key
 from chatsite.jobs import released_lease, taken_lease
 from chatsite.prepared_sql import PreparedQuery, insert_row, update_statement
-from conversations.chat.fair_use import refuse_turn, take_turn_at_once
+from conversations.chat.fair_use import refuse_turn, store_turn, turn_free_at_once
 from conversations.chat.model_access import load_model_access
 
 
@@ -170,36 +172,78 @@ def admit(
     return caller, record_id
 
 
-def admit_at_once(
-    authorization: str | None, *, endpoint: str, model: str, server: str
-) -> tuple[Caller, int] | None:
-    """`admit` for a generation, on the event loop's own SQLite connection: the common case
-    (a usable key, no model rule to read, a free turn) without a thread hop. A bad key is
-    refused here too. None: nothing was written, and `admit` (in the database thread) decides;
-    so it does whenever another connection holds the write lock (chatsite/loop_sqlite.py)."""
-    if not loop_sqlite.available():
-        return None
-    try:
-        with loop_sqlite.reading() as cursor:
-            caller = authenticate(authorization, note_use=False, cursor=cursor)
+class Undecided(Exception):
+    """The loop cannot settle this request without waiting: `admit` it in the database thread.
+    Nothing was written, and nothing was sent to Ollama."""
+
+
+class AdmissionAtOnce:
+    """`admit` for a generation, on the event loop's own SQLite connection and without a thread
+    hop, in the transaction the request to Ollama is sent in: the checks come before the
+    request is written, the rows after it, so their commit overlaps Ollama's start.
+
+    `start()` checks the key (a bad one is refused there, as by `admit`); `sending()` wraps the
+    write of the request (chatsite/ollama/passthrough.py). Anything but the common case (a
+    model rule to read, a limit reached, another connection writing) is `Undecided`, and
+    `admit` decides in the database thread (chatsite/loop_sqlite.py)."""
+
+    def __init__(self, caller: Caller, *, endpoint: str, model: str, server: str) -> None:
+        self.caller = caller
+        self.endpoint = endpoint
+        self.model = model
+        self.server = server
+        self.record_id: int | None = None
+
+    @classmethod
+    def start(
+        cls, authorization: str | None, *, endpoint: str, model: str, server: str
+    ) -> AdmissionAtOnce | None:
+        """The caller's key checked on the loop (Refused(401) if bad); None: `admit` decides."""
+        if not loop_sqlite.available():
+            return None
+        try:
+            with loop_sqlite.reading() as cursor:
+                caller = authenticate(authorization, note_use=False, cursor=cursor)
+        except loop_sqlite.NotNow:
+            return None
         if _model_rule_applies(caller, model, embedding_model=False):
             return None  # the rule's settings are read through the ORM
-        with loop_sqlite.immediate_transaction() as cursor:
-            if caller.use_unnoted:
-                note_key_use(caller.key_id, cursor=cursor)
-            if not take_turn_at_once(cursor, caller.user.pk):
-                raise _Undecided
-            record_id = insert_row(
-                _running_record(caller, endpoint=endpoint, model=model, server=server),
-                cursor=cursor,
-            )
-    except (loop_sqlite.NotNow, _Undecided):
-        return None
-    return caller, record_id
+        return cls(caller, endpoint=endpoint, model=model, server=server)
 
+    def admit(self) -> int | None:
+        """The usual way, in the database thread (after Undecided): the usage record's id."""
+        return admit(
+            None,
+            caller=self.caller,
+            endpoint=self.endpoint,
+            model=self.model,
+            server=self.server,
+            counted=True,
+        )[1]
 
-class _Undecided(Exception):
-    """Rolls back the loop's transaction: `admit` decides instead."""
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """Entered right before the request is written: the write lock, and a free turn
+        (else Undecided, and nothing is sent). Left right after: the turn, the usage record
+        and the key's use are stored and committed. Nothing may be awaited inside."""
+        caller = self.caller
+        now = timezone.now()
+        try:
+            with loop_sqlite.immediate_transaction() as cursor:
+                if not turn_free_at_once(cursor, caller.user.pk, now):
+                    raise Undecided
+                yield
+                store_turn(caller.user.pk, now, cursor=cursor)
+                if caller.use_unnoted:
+                    note_key_use(caller.key_id, cursor=cursor)
+                self.record_id = insert_row(
+                    _running_record(
+                        caller, endpoint=self.endpoint, model=self.model, server=self.server
+                    ),
+                    cursor=cursor,
+                )
+        except loop_sqlite.NotNow as error:
+            raise Undecided from error
 
 
 def _running_record(caller: Caller, *, endpoint: str, model: str, server: str) -> UsageRecord:

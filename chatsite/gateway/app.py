@@ -171,24 +171,29 @@ class _Request:
             host, embedding_model = await self.server_for(model, hosts)
         counted = kind in ("generate", "embed")
         endpoint = self.route.path.removeprefix("/api/") if counted else kind
-        admitted: tuple[Caller, int | None] | None = None
         if kind == "generate" and caller is None:
-            # Most generations are admitted without leaving the loop; the rest in a thread.
-            admitted = admission.admit_at_once(
+            # Most generations are admitted on the loop, in the transaction the request to
+            # Ollama is sent in; the rest in a thread.
+            at_once = admission.AdmissionAtOnce.start(
                 self.authorization, endpoint=endpoint, model=model, server=host
             )
-        if admitted is None:
-            admitted = await in_thread(admission.admit)(
-                self.authorization,
-                caller=caller,
-                endpoint=endpoint,
-                model=model,
-                server=host,
-                admin_only=kind == "admin",
-                counted=counted,
-                embedding_model=embedding_model and kind in ("embed", "show"),
-            )
-        relay = _Relay(self, host, admitted[1])
+            if at_once is not None:
+                try:
+                    return await _Relay(self, host, at_once=at_once).run(receive, send)
+                except admission.Undecided:
+                    record_id = await in_thread(at_once.admit)()
+                    return await _Relay(self, host, record_id=record_id).run(receive, send)
+        _, record_id = await in_thread(admission.admit)(
+            self.authorization,
+            caller=caller,
+            endpoint=endpoint,
+            model=model,
+            server=host,
+            admin_only=kind == "admin",
+            counted=counted,
+            embedding_model=embedding_model and kind in ("embed", "show"),
+        )
+        relay = _Relay(self, host, record_id=record_id)
         await relay.run(receive, send)
         if kind == "admin":
             forget_catalog()  # this process sees the pull, delete or copy at once
@@ -235,10 +240,18 @@ class _Request:
 class _Relay:
     """One request passed to Ollama and its answer passed back, chunk by chunk."""
 
-    def __init__(self, request: _Request, host: str, record_id: int | None) -> None:
+    def __init__(
+        self,
+        request: _Request,
+        host: str,
+        *,
+        record_id: int | None = None,
+        at_once: admission.AdmissionAtOnce | None = None,
+    ) -> None:
         self.request = request
         self.host = host
-        self.record_id = record_id
+        self.record_id = record_id  # with `at_once`: known once the request is sent
+        self.at_once = at_once
         self.started = time.monotonic_ns()
         self.http_status: int | None = None
         self.meter: Meter = Meter()
@@ -250,7 +263,8 @@ class _Relay:
     async def run(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         work = asyncio.ensure_future(self.relay(send))
         gone = asyncio.ensure_future(_disconnected(receive))
-        renewal = asyncio.ensure_future(self.renew()) if self.record_id else None
+        counted = self.record_id is not None or self.at_once is not None
+        renewal = asyncio.ensure_future(self.renew()) if counted else None
         try:
             waiting = {work, gone} | ({renewal} if renewal else set())
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -278,8 +292,12 @@ class _Relay:
         headers = {"content-type": "application/json"} if body else {}
         method = request.scope["method"]
         path = request.route.path
+        at_once = self.at_once
+        sending = at_once.sending if at_once else None
         try:
-            async with upstream(self.host, method, path, body, headers) as answer:
+            async with upstream(self.host, method, path, body, headers, sending=sending) as answer:
+                if at_once:
+                    self.record_id = at_once.record_id
                 self.http_status = answer.status
                 content_type = dict(answer.headers).get(b"content-type", b"")
                 if content_type.startswith(b"application/x-ndjson"):
@@ -300,6 +318,10 @@ class _Relay:
                     if data := feed(chunk):
                         await send({"type": "http.response.body", "body": data, "more_body": True})
         except OllamaError as error:
+            if at_once and self.record_id is None:
+                # Admitted before Ollama failed to answer, or (not reached at all) not yet:
+                # then the usual way, so a limit still refuses and the failure is recorded.
+                self.record_id = at_once.record_id or await in_thread(at_once.admit)()
             self.status = UsageRecord.Status.FAILED
             self.error = error.message
             if self.http_status is None:  # nothing sent yet: say so in the family's shape
@@ -327,10 +349,11 @@ class _Relay:
 
     async def renew(self) -> None:
         """Renew the lease while the generation runs; return when the key stops being valid."""
-        assert self.record_id is not None
         every = settings.CHAT_LEASE_SECONDS / 3
         while True:
             await asyncio.sleep(every)
+            if self.record_id is None:
+                continue  # not sent yet
             try:
                 if not await in_thread(admission.renew)(self.record_id):
                     return

@@ -9,7 +9,8 @@ requests, and a new connection per request would cost more than the relay.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from chatsite.per_loop import PerLoop
@@ -76,10 +77,20 @@ class Upstream:
 
 @contextlib.asynccontextmanager
 async def upstream(
-    host: str, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    host: str,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    sending: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> AsyncIterator[Upstream]:
     """Send one request to `host` and hold its answer open for the block; leaving the block
-    early (the caller went away) closes the connection, which is how Ollama learns to stop."""
+    early (the caller went away) closes the connection, which is how Ollama learns to stop.
+
+    `sending()`, if given, is entered right before the request is written and left right
+    after, with nothing awaited in between (the gateway's admission: its checks before, its
+    commit while Ollama starts). If entering it raises, nothing is sent."""
     address = _address(host)
     timeouts = OllamaTimeouts.from_settings()
     # A read may wait for a cold model to load before the first byte; later reads are bounded
@@ -87,7 +98,9 @@ async def upstream(
     silence = max(timeouts.load, timeouts.stream)
     request = request_bytes(address, method, path, body, dict(headers))
     pool = _pools.get()
-    connection = await _answered(pool, address, host, request, method, silence, timeouts.connect)
+    connection = await _answered(
+        pool, address, host, request, method, silence, timeouts.connect, sending
+    )
     try:
         kept = [(k, v) for k, v in connection.headers if k in _KEPT_HEADERS]
         yield Upstream(host, connection.status, kept, connection, silence)
@@ -103,16 +116,19 @@ async def _answered(
     method: str,
     silence: float,
     connect_timeout: float,
+    sending: Callable[[], AbstractContextManager[object]] | None,
 ) -> Connection:
     """A connection whose answer's head has arrived. A kept-alive connection the server closed
-    just as it was reused fails before any answer: the request goes again on a new one."""
+    just as it was reused fails before any answer: the request goes again on a new one (and
+    `sending` is not entered again: the request was admitted once)."""
     for attempt in range(2):
         try:
             connection, reused = await pool.open(address, connect_timeout)
         except ConnectFailed as exc:
             raise OllamaUnreachable(str(exc) or "could not connect", host=host) from exc
         try:
-            connection.send(request, head_only=method == "HEAD")
+            with sending() if sending and attempt == 0 else contextlib.nullcontext():
+                connection.send(request, head_only=method == "HEAD")
             await connection.head(silence)
             return connection
         except TimeoutError as exc:

@@ -77,21 +77,24 @@ def refuse_turn(user: User) -> TurnRefusal | None:
         )
     if counts.stale >= STALE_TURNS_KEPT:
         started.filter(started_at__lt=window_start).delete()
-    insert_row(TurnStart(user_id=user.pk, started_at=now))
+    store_turn(user.pk, now)
     return None
 
 
-def take_turn_at_once(cursor: Any, user_id: int) -> bool:
-    """`refuse_turn` for its common case, inside a write transaction on `cursor`'s connection
-    (chatsite/loop_sqlite.py): record the turn and return True if one is free and no clean-up
-    is due. False means nothing was written: `refuse_turn` decides, and words any refusal."""
-    now = timezone.now()
+def turn_free_at_once(cursor: Any, user_id: int, now: datetime) -> bool:
+    """`refuse_turn`'s check for its common case, inside a write transaction on `cursor`'s
+    connection (chatsite/loop_sqlite.py): whether a turn is free and no clean-up is due. True:
+    the caller stores the turn (`store_turn`) in the same transaction. False: `refuse_turn`
+    decides, and words any refusal."""
     row = _COUNTS.rows(cursor=cursor, user_id=user_id, now=now, since=now - RATE_WINDOW)[0]
     counts = _TurnCounts(*row)
-    if counts.at_active_limit() or counts.at_rate_limit() or counts.stale >= STALE_TURNS_KEPT:
-        return False
+    return not (
+        counts.at_active_limit() or counts.at_rate_limit() or counts.stale >= STALE_TURNS_KEPT
+    )
+
+
+def store_turn(user_id: int, now: datetime, *, cursor: Any = None) -> None:
     insert_row(TurnStart(user_id=user_id, started_at=now), cursor=cursor)
-    return True
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
-"""Admission on the event loop's own SQLite connection (chatsite/loop_sqlite.py): the common case
-writes what `admit` writes, a bad key is refused there too, and anything else (a write lock held
-elsewhere, a limit reached, a model rule to read) is left to `admit`, with nothing written."""
+"""Admission on the event loop's own SQLite connection (chatsite/loop_sqlite.py), in the
+transaction the request to Ollama is sent in: the common case writes what `admit` writes, once
+the request is written; a bad key is refused there too; anything else (a write lock held
+elsewhere, a limit reached, a model rule to read) is left to `admit`, with nothing written and
+nothing sent."""
 
 from __future__ import annotations
 
@@ -13,7 +15,13 @@ from django.db import connection
 
 from chatsite import loop_sqlite
 from chatsite.accounts.models import SiteSettings, User
-from chatsite.gateway.admission import BAD_KEY, MISSING_KEY, Refused, admit_at_once
+from chatsite.gateway.admission import (
+    BAD_KEY,
+    MISSING_KEY,
+    AdmissionAtOnce,
+    Refused,
+    Undecided,
+)
 from chatsite.gateway.models import ApiKey, UsageRecord
 from chatsite.jobs import taken_lease
 from conversations.models import TurnStart
@@ -31,10 +39,24 @@ def secret(alice: User) -> str:
     return ApiKey.objects.create_key(alice, "m")[1]
 
 
-def admit_now(secret: str | None) -> tuple[object, int] | None:
-    return admit_at_once(
+def start(secret: str | None) -> AdmissionAtOnce | None:
+    return AdmissionAtOnce.start(
         f"Bearer {secret}" if secret else None, endpoint="chat", model="qwen3", server="http://s"
     )
+
+
+def admit_now(secret: str | None) -> int | None:
+    """The record's id, as a request sent inside `sending()` gets it; None if undecided."""
+    admission = start(secret)
+    if admission is None:
+        return None
+    try:
+        with admission.sending():
+            pass  # the request is written here
+    except Undecided:
+        return None
+    assert admission.record_id is not None
+    return admission.record_id
 
 
 def stored() -> tuple[list[tuple[int, int | None, str, str]], int, bool]:
@@ -49,16 +71,31 @@ def stored() -> tuple[list[tuple[int, int | None, str, str]], int, bool]:
 async def test_a_generation_is_admitted_on_the_loop_with_what_admit_writes(
     alice: User, secret: str
 ):
-    admitted = admit_now(secret)
+    record_id = admit_now(secret)
 
-    assert admitted is not None
-    caller, record_id = admitted
     records, turns, used = await sync_to_async(stored)()
     key = await ApiKey.objects.aget()
     assert records == [(alice.pk, key.pk, "running", "http://s")]
-    assert (await UsageRecord.objects.aget()).pk == record_id
-    assert (await UsageRecord.objects.aget()).lease_expires_at is not None
+    record = await UsageRecord.objects.aget()
+    assert record.pk == record_id and record.lease_expires_at is not None
     assert (turns, used) == (1, True)
+
+
+@on_sqlite
+async def test_the_rows_are_written_after_the_request_and_a_failed_write_of_it_leaves_none(
+    secret: str,
+):
+    admission = start(secret)
+    assert admission is not None
+
+    with pytest.raises(ConnectionResetError), admission.sending():
+        # Checked and locked, not yet stored.
+        assert admission.record_id is None
+        raise ConnectionResetError  # the request could not be written
+
+    assert await sync_to_async(stored)() == ([], 0, False)
+    assert admission.record_id is None
+    assert admit_now(secret) is not None  # the connection is fine for the next request
 
 
 @on_sqlite
@@ -67,7 +104,7 @@ async def test_a_missing_or_unknown_key_is_refused_on_the_loop(
     secret: str, given: str | None, message: str
 ):
     with pytest.raises(Refused) as refused:
-        admit_now(given)
+        start(given)
 
     assert (refused.value.status, refused.value.message) == (401, message)
     assert await sync_to_async(stored)() == ([], 0, False)
@@ -102,10 +139,20 @@ async def test_at_the_active_limit_the_loop_writes_nothing_and_leaves_the_refusa
 ):
     settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER = 1
     await UsageRecord.objects.acreate(user=alice, endpoint="chat", **taken_lease(15))
+    admission = start(secret)
+    assert admission is not None
+    sent = []
 
-    assert admit_now(secret) is None
+    with pytest.raises(Undecided), admission.sending():
+        sent.append("the request")
+
+    assert sent == []
     records, turns, used = await sync_to_async(stored)()
     assert (len(records), turns, used) == (1, 0, False)
+    # `admit`, in the database thread, words the refusal.
+    with pytest.raises(Refused) as refused:
+        await sync_to_async(admission.admit)()
+    assert refused.value.status == 429 and "1 reply being written" in refused.value.message
 
 
 @on_sqlite
@@ -119,5 +166,5 @@ async def test_with_member_models_restricted_the_loop_leaves_the_rule_to_admit(s
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="the other databases' case")
 async def test_on_a_database_server_every_request_is_admitted_in_a_thread(secret: str):
     assert not loop_sqlite.available()
-    assert admit_now(secret) is None
+    assert start(secret) is None
     assert await sync_to_async(stored)() == ([], 0, False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -314,4 +315,63 @@ async def test_a_head_answer_has_no_body_whatever_its_length_says():
         get = await fetch(url, "GET", "/api/version")
 
     assert (head, get) == ((200, b""), (200, b"{}"))
+    assert len(connections) == 1
+
+
+def noting(events: list[str], refuse: bool = False) -> Callable[[], Any]:
+    """A `sending` hook that notes when it is entered and left (and may refuse to send)."""
+
+    @contextlib.contextmanager
+    def sending() -> Iterator[None]:
+        events.append("entered")
+        if refuse:
+            raise PermissionError("refused")
+        yield
+        events.append("left")
+
+    return sending
+
+
+async def test_the_sending_hook_wraps_the_write_of_the_request_once_even_when_it_is_retried():
+    events: list[str] = []
+    requests_read: list[int] = []
+
+    async def note_then_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        while await read_request(reader):
+            events.append("request read")
+            requests_read.append(1)
+            if len(requests_read) == 2:  # the reused connection: no answer
+                return
+            writer.write(OK)
+            await writer.drain()
+
+    server, url, connections = await serve(note_then_answer)
+    async with server:
+        await fetch(url, "GET", "/api/version")  # a kept-alive connection for the next one
+        events.clear()
+        async with upstream(url, "POST", "/api/chat", b"{}", {}, sending=noting(events)) as got:
+            events.append("answer")
+            assert got.status == 200
+
+    # Left before the server could read the request; entered once though the request went twice.
+    assert events == ["entered", "left", "request read", "request read", "answer"]
+    assert len(connections) == 2
+
+
+async def test_a_sending_hook_that_refuses_sends_nothing():
+    events: list[str] = []
+
+    async def note(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            while await read_request(reader):
+                events.append("request read")
+
+    server, url, connections = await serve(note)
+    async with server:
+        with pytest.raises(PermissionError):
+            async with upstream(url, "POST", "/api/chat", b"{}", {}, sending=noting(events, True)):
+                pass
+        await asyncio.sleep(0.2)  # time for a request to arrive, if one had been sent
+
+    assert events == ["entered"]
     assert len(connections) == 1
