@@ -15,12 +15,13 @@ Only with a SQLite file: PostgreSQL is a network round trip, which must not hold
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX, SQLiteCursorWrapper
 
 from chatsite.per_loop import PerLoop
 
@@ -54,9 +55,22 @@ def _open() -> sqlite3.Connection:
 _connections: PerLoop[sqlite3.Connection] = PerLoop(_open)
 
 
+class _Cursor(SQLiteCursorWrapper):
+    """Django's cursor (it takes %s placeholders), converting each statement once: the loop
+    runs the same few statements again and again."""
+
+    def convert_query(self, query: str, *, param_names: list[str] | None = None) -> str:
+        assert param_names is None, "the loop's statements take a sequence of values"
+        return _qmark_style(query)
+
+
+@functools.lru_cache(maxsize=64)
+def _qmark_style(query: str) -> str:
+    return FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
 def _cursor() -> Any:
-    """A cursor that takes Django's %s placeholders."""
-    return _connections.get().cursor(factory=SQLiteCursorWrapper)
+    return _connections.get().cursor(factory=_Cursor)
 
 
 def _troubled() -> None:
