@@ -174,7 +174,8 @@ def admit(
 
 class Undecided(Exception):
     """The loop cannot settle this request without waiting: `admit` it in the database thread.
-    Nothing was written, and nothing was sent to Ollama."""
+    Nothing was written. Nothing was sent to Ollama either, unless the commit itself failed;
+    then the request's connection is closed, which stops Ollama."""
 
 
 class AdmissionAtOnce:
