@@ -15,6 +15,7 @@ import base64
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 # A head larger than this is not an Ollama answer.
@@ -92,8 +93,8 @@ class Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport; uvloop's is not a subclass of asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self._finished:

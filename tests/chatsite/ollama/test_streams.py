@@ -83,6 +83,30 @@ async def test_requests_reuse_a_kept_alive_connection():
     assert len(connections) == 1
 
 
+def test_answers_are_read_on_uvloop_too():
+    """SERVE_UVLOOP=true runs daphne on uvloop, whose transports are not asyncio.Transport."""
+    import uvloop
+
+    async def two_answers() -> tuple[list[tuple[int, bytes]], int]:
+        async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(asyncio.IncompleteReadError):
+                while await read_request(reader):
+                    writer.write(OK)
+                    await writer.drain()
+
+        server, url, connections = await serve(answer_each)
+        async with server:
+            answers = [await fetch(url, "GET", "/api/version") for _ in range(2)]
+            await close_pools()
+        return answers, len(connections)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        answers, connection_count = runner.run(two_answers())
+
+    assert answers == [(200, b"{}")] * 2
+    assert connection_count == 1
+
+
 async def test_a_connection_the_server_closed_while_idle_is_replaced_not_reused():
     closed = asyncio.Event()
 
