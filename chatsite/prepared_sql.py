@@ -38,6 +38,8 @@ class _Compiled:
     sql: str
     # For each parameter: the name of a value, or None with a constant.
     slots: tuple[tuple[str | None, Any], ...]
+    # How each value becomes a parameter on this database.
+    adapters: dict[str, Callable[[Any], Any]]
 
 
 class PreparedQuery:
@@ -55,7 +57,8 @@ class PreparedQuery:
     def _compile(self, alias: str) -> _Compiled:
         connection = connections[alias]
         samples = {name: _SAMPLES[kind](n) for n, (name, kind) in enumerate(self._types.items())}
-        adapted = {name: self._adapt(connection, value) for name, value in samples.items()}
+        adapters = {name: self._adapter(connection, kind) for name, kind in self._types.items()}
+        adapted = {name: adapters[name](value) for name, value in samples.items()}
         built = self._build(**samples)
         if isinstance(built, QuerySet):
             sql, params = built.query.get_compiler(using=alias).as_sql()
@@ -76,13 +79,15 @@ class PreparedQuery:
                 found.add(name)
         if missing := set(samples) - found:
             raise ValueError(f"the statement does not use {sorted(missing)}")
-        return _Compiled(sql, tuple(slots))
+        return _Compiled(sql, tuple(slots), adapters)
 
     @staticmethod
-    def _adapt(connection: Any, value: Any) -> Any:
-        if isinstance(value, dt.datetime):
-            return connection.ops.adapt_datetimefield_value(value)
-        return value
+    def _adapter(connection: Any, kind: type) -> Callable[[Any], Any]:
+        # The connection's operations are kept, not looked up per run (a connection object
+        # per thread or task): adapting a value reads settings, never the connection itself.
+        if kind is dt.datetime:
+            return connection.ops.adapt_datetimefield_value
+        return _unchanged
 
     def statement(self, alias: str = "default", **values: Any) -> tuple[str, list[Any]]:
         compiled = self._compiled.get(alias)
@@ -90,11 +95,9 @@ class PreparedQuery:
             with self._lock:
                 compiled = self._compiled.get(alias) or self._compile(alias)
                 self._compiled[alias] = compiled
-        connection = connections[alias]
-        params = [
-            constant if name is None else self._adapt(connection, values[name])
-            for name, constant in compiled.slots
-        ]
+        adapters = compiled.adapters
+        adapted = {name: adapters[name](value) for name, value in values.items()}
+        params = [constant if name is None else adapted[name] for name, constant in compiled.slots]
         return compiled.sql, params
 
     def rows(
@@ -123,6 +126,10 @@ def _cursor(alias: str, given: Any) -> Iterator[Any]:
         yield cursor
 
 
+def _unchanged(value: Any) -> Any:
+    return value
+
+
 def update_statement(queryset: QuerySet[Any], **values: Any) -> tuple[str, list[Any]]:
     """The UPDATE that `queryset.update(**values)` runs, as SQL and parameters (a
     `PreparedQuery` builder may return it)."""
@@ -139,7 +146,34 @@ def _looks_like_a_time(value: Any) -> bool:
     return isinstance(value, str) and bool(_TIME_TEXT.match(value))
 
 
-_inserts: dict[tuple[type[Model], str], str] = {}
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    fields: list[Any]
+    returning: bool  # the statement returns the new primary key
+    # Kept like a PreparedQuery's operations: preparing values reads settings, not the socket.
+    connection: Any
+
+
+_inserts: dict[tuple[type[Model], str], _Insert] = {}
+
+
+def _insert(model: type[Model], alias: str) -> _Insert:
+    insert = _inserts.get((model, alias))
+    if insert is None:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        pk = model._meta.pk
+        assert pk is not None
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(quote(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
+        returning = connection.features.can_return_columns_from_insert
+        if returning:
+            sql += f" RETURNING {quote(pk.column)}"
+        insert = _inserts[(model, alias)] = _Insert(sql, fields, returning, connection)
+    return insert
 
 
 def insert_row(instance: Model, alias: str = "default", *, cursor: Any = None) -> Any:
@@ -148,23 +182,12 @@ def insert_row(instance: Model, alias: str = "default", *, cursor: Any = None) -
     signals are not sent (the gateway's rows have no receivers). `cursor`: as for
     `PreparedQuery.rows()`."""
     model = type(instance)
-    connection = connections[alias]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    sql = _inserts.get((model, alias))
-    if sql is None:
-        quote = connection.ops.quote_name
-        pk = model._meta.pk
-        assert pk is not None
-        columns = ", ".join(quote(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
-        if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(pk.column)}"
-        _inserts[(model, alias)] = sql
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    insert = _insert(model, alias)
+    connection = insert.connection
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in insert.fields]
     with _cursor(alias, cursor) as running:
-        running.execute(sql, values)
-        if connection.features.can_return_columns_from_insert:
+        running.execute(insert.sql, values)
+        if insert.returning:
             row = running.fetchone()
             assert row is not None
             new_pk = row[0]

@@ -5,14 +5,15 @@ endpoints, the model access rule, and the per-user limits that chat replies coun
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from chatsite import loop_sqlite
@@ -21,7 +22,13 @@ from chatsite.accounts.models import SiteSettings, User
 from chatsite.gateway.models import LAST_USED_EVERY, ApiKey, UsageRecord, hash_key
 from chatsite.jobs import released_lease, taken_lease
 from chatsite.prepared_sql import PreparedQuery, insert_row, update_statement
-from conversations.chat.fair_use import refuse_turn, store_turn, turn_free_at_once
+from conversations.chat.fair_use import (
+    RATE_WINDOW,
+    TurnCounts,
+    refuse_turn,
+    store_turn,
+    turn_counts,
+)
 from conversations.chat.model_access import load_model_access
 
 
@@ -62,37 +69,60 @@ def authenticate(authorization: str | None, *, note_use: bool = True, cursor: An
     "last used" update is left to the caller (`Caller.use_unnoted`), to make in its own
     transaction rather than in one of its own. `cursor`: another connection's, as for
     `PreparedQuery.rows()`."""
+    hashed = hashed_secret(authorization)
+    now = timezone.now()
+    found = _KEY.rows(cursor=cursor, hashed=hashed, now=now, touch_before=now - LAST_USED_EVERY)
+    caller = _caller(found[0] if found else None)
+    if caller.use_unnoted and note_use:
+        note_key_use(caller.key_id)
+        return dataclasses.replace(caller, use_unnoted=False)
+    return caller
+
+
+def hashed_secret(authorization: str | None) -> str:
+    """The hash the key behind an Authorization header is stored under; Refused(401) when
+    the header does not carry a key."""
     scheme, _, secret = (authorization or "").strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise Refused(401, MISSING_KEY)
-    now = timezone.now()
-    found = _KEY.rows(
-        cursor=cursor, hashed=hash_key(secret), now=now, touch_before=now - LAST_USED_EVERY
-    )
-    if not found:
+    return hash_key(secret)
+
+
+def _caller(row: Sequence[Any] | None) -> Caller:
+    """The caller from a key lookup's row (`_KEY_COLUMNS` first), or Refused(401)."""
+    if row is None:
         raise Refused(401, BAD_KEY)
-    [(key_id, user_id, active, approved, staff, restricted, touch)] = found
+    key_id, user_id, active, approved, staff, restricted, touch = row[: len(_KEY_COLUMNS)]
     # Only what the checks read: whether the account may use the site and is an admin.
     user = User(
         pk=user_id, is_active=bool(active), is_approved=bool(approved), is_staff=bool(staff)
     )
     if not can_use_site(user):
         raise Refused(401, BAD_KEY)
-    if touch and note_use:
-        note_key_use(key_id)
     restricted_now = None if restricted is None else bool(restricted)
-    return Caller(user, key_id, restricted_now, use_unnoted=bool(touch) and not note_use)
+    return Caller(user, key_id, restricted_now, use_unnoted=bool(touch))
 
 
 def note_key_use(key_id: int, *, cursor: Any = None) -> None:
     _NOTE_USE.execute(cursor=cursor, key_id=key_id, now=timezone.now())
 
 
-def _key_lookup(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[Any]:
-    """A usable key by its hash, with what the checks need of its account, the site settings'
-    model switch (most sites never restrict models, and then the model access rule needs no
-    query of its own), and whether "last used" is a minute old."""
+_KEY_COLUMNS = (
+    "pk",
+    "user_id",
+    "user__is_active",
+    "user__is_approved",
+    "user__is_staff",
+    "members_restricted",
+    "touch",
+)
+
+
+def _usable_key(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[ApiKey]:
+    """A usable key by its hash, with what the checks need of its account (`_KEY_COLUMNS`):
+    the site settings' model switch (most sites never restrict models, and then the model
+    access rule needs no query of its own), and whether "last used" is a minute old."""
     restricted = SiteSettings.objects.filter(pk=1).values("restrict_member_models")[:1]
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=touch_before)
     return (
@@ -102,20 +132,33 @@ def _key_lookup(hashed: str, now: datetime, touch_before: datetime) -> QuerySet[
             members_restricted=Subquery(restricted),
             touch=Case(When(stale, then=Value(True)), default=Value(False)),
         )
-        .values_list(
-            "pk",
-            "user_id",
-            "user__is_active",
-            "user__is_approved",
-            "user__is_staff",
-            "members_restricted",
-            "touch",
-        )
+    )
+
+
+def _key_and_turns(
+    hashed: str, now: datetime, touch_before: datetime, since: datetime
+) -> QuerySet[Any]:
+    """The key lookup and its user's turn counts (TurnCounts) in one statement."""
+    counts = turn_counts(OuterRef("user_id"), now, since)
+    return (
+        _usable_key(hashed, now, touch_before)
+        .annotate(**counts)
+        .values_list(*_KEY_COLUMNS, *counts)
     )
 
 
 # Built once per database: every API request runs these (see chatsite/prepared_sql.py).
-_KEY = PreparedQuery(_key_lookup, hashed=str, now=datetime, touch_before=datetime)
+_KEY = PreparedQuery(
+    lambda hashed, now, touch_before: _usable_key(hashed, now, touch_before).values_list(
+        *_KEY_COLUMNS
+    ),
+    hashed=str,
+    now=datetime,
+    touch_before=datetime,
+)
+_KEY_AND_TURNS = PreparedQuery(
+    _key_and_turns, hashed=str, now=datetime, touch_before=datetime, since=datetime
+)
 _NOTE_USE = PreparedQuery(
     lambda key_id, now: update_statement(ApiKey.objects.filter(pk=key_id), last_used_at=now),
     key_id=int,
@@ -180,41 +223,40 @@ class Undecided(Exception):
 
 class AdmissionAtOnce:
     """`admit` for a generation, on the event loop's own SQLite connection and without a thread
-    hop, in the transaction the request to Ollama is sent in: the checks come before the
-    request is written, the rows after it, so their commit overlaps Ollama's start.
+    hop, in the transaction the request to Ollama is sent in: the key and the limits are
+    checked (one statement) right before the request is written, the rows are written right
+    after it, so their commit overlaps Ollama's start.
 
-    `start()` checks the key (a bad one is refused there, as by `admit`); `sending()` wraps the
-    write of the request (chatsite/ollama/passthrough.py). Anything but the common case (a
-    model rule to read, a limit reached, another connection writing) is `Undecided`, and
-    `admit` decides in the database thread (chatsite/loop_sqlite.py)."""
+    `start()` refuses a request without a key; `sending()` wraps the write of the request
+    (chatsite/ollama/passthrough.py) and refuses a bad key there, as `admit` does. Anything
+    but the common case (a model rule to read, a limit reached, another connection writing)
+    is `Undecided`, and `admit` decides in the database thread (chatsite/loop_sqlite.py)."""
 
-    def __init__(self, caller: Caller, *, endpoint: str, model: str, server: str) -> None:
-        self.caller = caller
+    def __init__(
+        self, authorization: str | None, hashed: str, *, endpoint: str, model: str, server: str
+    ) -> None:
+        self.authorization = authorization
+        self.hashed = hashed
         self.endpoint = endpoint
         self.model = model
         self.server = server
+        self.caller: Caller | None = None  # known once the key is checked
         self.record_id: int | None = None
 
     @classmethod
     def start(
         cls, authorization: str | None, *, endpoint: str, model: str, server: str
     ) -> AdmissionAtOnce | None:
-        """The caller's key checked on the loop (Refused(401) if bad); None: `admit` decides."""
+        """Refused(401) without a key; None: `admit` decides."""
         if not loop_sqlite.available():
             return None
-        try:
-            with loop_sqlite.reading() as cursor:
-                caller = authenticate(authorization, note_use=False, cursor=cursor)
-        except loop_sqlite.NotNow:
-            return None
-        if _model_rule_applies(caller, model, embedding_model=False):
-            return None  # the rule's settings are read through the ORM
-        return cls(caller, endpoint=endpoint, model=model, server=server)
+        hashed = hashed_secret(authorization)
+        return cls(authorization, hashed, endpoint=endpoint, model=model, server=server)
 
     def admit(self) -> int | None:
         """The usual way, in the database thread (after Undecided): the usage record's id."""
         return admit(
-            None,
+            self.authorization,
             caller=self.caller,
             endpoint=self.endpoint,
             model=self.model,
@@ -224,15 +266,24 @@ class AdmissionAtOnce:
 
     @contextlib.contextmanager
     def sending(self) -> Iterator[None]:
-        """Entered right before the request is written: the write lock, and a free turn
-        (else Undecided, and nothing is sent). Left right after: the turn, the usage record
-        and the key's use are stored and committed. Nothing may be awaited inside."""
-        caller = self.caller
+        """Entered right before the request is written: the write lock, a good key (else
+        Refused) and a free turn (else Undecided); nothing is sent then. Left right after:
+        the turn, the usage record and the key's use are stored and committed. Nothing may be
+        awaited inside."""
         now = timezone.now()
         try:
             with loop_sqlite.immediate_transaction() as cursor:
-                if not turn_free_at_once(cursor, caller.user.pk, now):
-                    raise Undecided
+                found = _KEY_AND_TURNS.rows(
+                    cursor=cursor,
+                    hashed=self.hashed,
+                    now=now,
+                    touch_before=now - LAST_USED_EVERY,
+                    since=now - RATE_WINDOW,
+                )
+                caller = self.caller = _caller(found[0] if found else None)
+                turns = TurnCounts(*found[0][len(_KEY_COLUMNS) :])
+                if _model_rule_applies(caller, self.model, False) or not turns.turn_free_at_once():
+                    raise Undecided  # the rule's settings are read through the ORM
                 yield
                 store_turn(caller.user.pk, now, cursor=cursor)
                 if caller.use_unnoted:

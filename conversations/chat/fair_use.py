@@ -4,14 +4,14 @@ turns they may start a minute. Counted in the database so every process enforces
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from chatsite.accounts.models import User
@@ -53,7 +53,7 @@ def refuse_turn(user: User) -> TurnRefusal | None:
     now = timezone.now()
     window_start = now - RATE_WINDOW
     started = TurnStart.objects.filter(user_id=user.pk)
-    counts = _TurnCounts(*_COUNTS.rows(user_id=user.pk, now=now, since=window_start)[0])
+    counts = TurnCounts(*_COUNTS.rows(user_id=user.pk, now=now, since=window_start)[0])
     active_limit = settings.CHAT_MAX_ACTIVE_REPLIES_PER_USER
     if counts.at_active_limit():
         return TurnRefusal(
@@ -81,24 +81,14 @@ def refuse_turn(user: User) -> TurnRefusal | None:
     return None
 
 
-def turn_free_at_once(cursor: Any, user_id: int, now: datetime) -> bool:
-    """`refuse_turn`'s check for its common case, inside a write transaction on `cursor`'s
-    connection (chatsite/loop_sqlite.py): whether a turn is free and no clean-up is due. True:
-    the caller stores the turn (`store_turn`) in the same transaction. False: `refuse_turn`
-    decides, and words any refusal."""
-    row = _COUNTS.rows(cursor=cursor, user_id=user_id, now=now, since=now - RATE_WINDOW)[0]
-    counts = _TurnCounts(*row)
-    return not (
-        counts.at_active_limit() or counts.at_rate_limit() or counts.stale >= STALE_TURNS_KEPT
-    )
-
-
 def store_turn(user_id: int, now: datetime, *, cursor: Any = None) -> None:
     insert_row(TurnStart(user_id=user_id, started_at=now), cursor=cursor)
 
 
 @dataclass(frozen=True)
-class _TurnCounts:
+class TurnCounts:
+    """What a turn is checked against (`turn_counts`), in this order."""
+
     replies: int  # live chat replies
     api: int  # live API generations
     recent: int  # turns started within the window
@@ -109,6 +99,14 @@ class _TurnCounts:
 
     def at_rate_limit(self) -> bool:
         return self.recent >= settings.CHAT_MAX_TURNS_PER_MINUTE
+
+    def turn_free_at_once(self) -> bool:
+        """`refuse_turn`'s common case: a turn is free and no clean-up is due. True: the
+        caller stores the turn (`store_turn`) in the transaction it counted in. False:
+        `refuse_turn` decides, and words any refusal."""
+        return not (
+            self.at_active_limit() or self.at_rate_limit() or self.stale >= STALE_TURNS_KEPT
+        )
 
 
 def count_statement(*querysets: QuerySet[Any]) -> tuple[str, list[Any]]:
@@ -131,17 +129,34 @@ def count_each(*querysets: QuerySet[Any]) -> list[int]:
     return [int(count) for count in row]
 
 
-def _counts(user_id: int, now: datetime, since: datetime) -> tuple[str, list[Any]]:
-    """What a turn is checked against: the user's live replies, live API generations, turns
-    started since the window opened, and older turns."""
+def _counted(user_id: int | OuterRef, now: datetime, since: datetime) -> list[QuerySet[Any]]:
+    """What a turn is checked against (TurnCounts): the user's live replies, live API
+    generations, turns started since the window opened, and older turns. `user_id` may be an
+    outer query's column (`turn_counts`)."""
     user = get_user_model()(pk=user_id)
-    started = TurnStart.objects.filter(user_id=user_id)
-    return count_statement(
+    started = TurnStart.objects.filter(Q(user_id=user_id))  # Q: as in live_for
+    return [
         Message.objects.for_user(user).live_streaming(now),
         UsageRecord.objects.live_for(user_id, now),
         started.filter(started_at__gte=since),
         started.filter(started_at__lt=since),
-    )
+    ]
+
+
+def turn_counts(user_id: OuterRef, now: datetime, since: datetime) -> dict[str, Subquery]:
+    """TurnCounts' figures as subqueries of a query whose rows name the user (annotate with
+    these, then read them in TurnCounts' order)."""
+    names = [field.name for field in fields(TurnCounts)]
+    return {
+        f"turns_{name}": Subquery(
+            queryset.order_by().annotate(counted=Func(F("pk"), function="COUNT")).values("counted")
+        )
+        for name, queryset in zip(names, _counted(user_id, now, since), strict=True)
+    }
+
+
+def _counts(user_id: int, now: datetime, since: datetime) -> tuple[str, list[Any]]:
+    return count_statement(*_counted(user_id, now, since))
 
 
 # Built once: every chat send and API generation runs these (see chatsite/prepared_sql.py).

@@ -1,6 +1,6 @@
 """Admission on the event loop's own SQLite connection (chatsite/loop_sqlite.py), in the
 transaction the request to Ollama is sent in: the common case writes what `admit` writes, once
-the request is written; a bad key is refused there too; anything else (a write lock held
+the request is written; a bad key is refused there too, before it; anything else (a write lock held
 elsewhere, a limit reached, a model rule to read) is left to `admit`, with nothing written and
 nothing sent."""
 
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
+from django.utils import timezone
 
 from chatsite import loop_sqlite
 from chatsite.accounts.models import SiteSettings, User
@@ -24,7 +27,9 @@ from chatsite.gateway.admission import (
 )
 from chatsite.gateway.models import ApiKey, UsageRecord
 from chatsite.jobs import taken_lease
-from conversations.models import TurnStart
+from conversations.chat.fair_use import STALE_TURNS_KEPT
+from conversations.models import Message, TurnStart
+from tests.factories import make_conversation, make_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,15 +104,26 @@ async def test_the_rows_are_written_after_the_request_and_a_failed_write_of_it_l
 
 
 @on_sqlite
-@pytest.mark.parametrize("given, message", [(None, MISSING_KEY), ("not-a-key", BAD_KEY)])
-async def test_a_missing_or_unknown_key_is_refused_on_the_loop(
-    secret: str, given: str | None, message: str
-):
+async def test_a_request_without_a_key_is_refused_before_anything_else(secret: str):
     with pytest.raises(Refused) as refused:
-        start(given)
+        start(None)
 
-    assert (refused.value.status, refused.value.message) == (401, message)
+    assert (refused.value.status, refused.value.message) == (401, MISSING_KEY)
+
+
+@on_sqlite
+async def test_an_unknown_key_is_refused_on_the_loop_before_the_request_is_written(secret: str):
+    admission = start("not-a-key")
+    assert admission is not None
+    sent = []
+
+    with pytest.raises(Refused) as refused, admission.sending():
+        sent.append("the request")
+
+    assert (refused.value.status, refused.value.message) == (401, BAD_KEY)
+    assert sent == []
     assert await sync_to_async(stored)() == ([], 0, False)
+    assert admit_now(secret) is not None  # the transaction was rolled back
 
 
 @on_sqlite
@@ -153,6 +169,64 @@ async def test_at_the_active_limit_the_loop_writes_nothing_and_leaves_the_refusa
     with pytest.raises(Refused) as refused:
         await sync_to_async(admission.admit)()
     assert refused.value.status == 429 and "1 reply being written" in refused.value.message
+
+
+def live_chat_reply(user: User) -> None:
+    conversation = make_conversation(user)
+    make_message(
+        conversation,
+        role=Message.Role.ASSISTANT,
+        state=Message.State.STREAMING,
+        **taken_lease(15),
+    )
+
+
+def live_api_generation(user: User) -> None:
+    UsageRecord.objects.create(user=user, endpoint="chat", **taken_lease(15))
+
+
+def turns(user: User, *, seconds_ago: int, count: int) -> None:
+    started_at = timezone.now() - timedelta(seconds=seconds_ago)
+    TurnStart.objects.bulk_create(
+        [TurnStart(user=user, started_at=started_at) for _ in range(count)]
+    )
+
+
+@on_sqlite
+@pytest.mark.parametrize(
+    "limits, busy",
+    [
+        ({"CHAT_MAX_ACTIVE_REPLIES_PER_USER": 1}, live_chat_reply),
+        ({"CHAT_MAX_ACTIVE_REPLIES_PER_USER": 1}, live_api_generation),
+        ({"CHAT_MAX_TURNS_PER_MINUTE": 3}, lambda user: turns(user, seconds_ago=5, count=3)),
+        # Turns older than the window do not count, but enough of them are cleared by `admit`.
+        ({}, lambda user: turns(user, seconds_ago=120, count=STALE_TURNS_KEPT)),
+    ],
+    ids=["chat reply", "api generation", "turns this minute", "old turns to clear"],
+)
+async def test_the_one_statement_counts_what_the_limits_count_and_only_the_callers_own(
+    alice: User,
+    bob: User,
+    secret: str,
+    settings,
+    limits: dict[str, int],
+    busy: Callable[[User], None],
+):
+    for name, value in limits.items():
+        setattr(settings, name, value)
+    await sync_to_async(busy)(bob)
+    admission = start(secret)
+    assert admission is not None
+    # Someone else's work does not count against alice: admitted (the request then fails to
+    # go, so nothing is stored and the next check starts from the same counts).
+    with pytest.raises(ConnectionResetError), admission.sending():
+        raise ConnectionResetError
+
+    await sync_to_async(busy)(alice)
+    admission = start(secret)
+    assert admission is not None
+    with pytest.raises(Undecided), admission.sending():
+        pass
 
 
 @on_sqlite
