@@ -64,14 +64,13 @@ class Caller:
         return is_site_admin(self.user)
 
 
-def authenticate(authorization: str | None, *, note_use: bool = True, cursor: Any = None) -> Caller:
+def authenticate(authorization: str | None, *, note_use: bool = True) -> Caller:
     """The caller behind an Authorization header, or Refused(401). With `note_use` off, a due
     "last used" update is left to the caller (`Caller.use_unnoted`), to make in its own
-    transaction rather than in one of its own. `cursor`: another connection's, as for
-    `PreparedQuery.rows()`."""
+    transaction rather than in one of its own."""
     hashed = hashed_secret(authorization)
     now = timezone.now()
-    found = _KEY.rows(cursor=cursor, hashed=hashed, now=now, touch_before=now - LAST_USED_EVERY)
+    found = _KEY.rows(hashed=hashed, now=now, touch_before=now - LAST_USED_EVERY)
     caller = _caller(found[0] if found else None)
     if caller.use_unnoted and note_use:
         note_key_use(caller.key_id)
