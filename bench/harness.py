@@ -154,7 +154,8 @@ class Site:
 
 def _database_url(data_dir: Path) -> tuple[str, str]:
     """SQLite in DATA_DIR, or a fresh `<name>_bench` database beside DATABASE_URL's `<name>`
-    (so benchmarks of several checkouts on one server do not share one)."""
+    (so benchmarks of several checkouts on one server do not share one). It is made from the
+    server's `postgres` database: `<name>` itself need not exist yet (a fresh machine)."""
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{data_dir / 'chatsite.sqlite3'}", "SQLite (WAL)"
@@ -162,7 +163,7 @@ def _database_url(data_dir: Path) -> tuple[str, str]:
 
     base, _, name = configured.rpartition("/")
     bench = f"{name.split('?', 1)[0]}_bench"
-    with psycopg.connect(configured, autocommit=True) as admin:
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{bench}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{bench}"')
     return f"{base}/{bench}", "PostgreSQL"
