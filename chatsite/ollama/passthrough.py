@@ -126,8 +126,10 @@ async def _answered(
             connection, reused = await pool.open(address, connect_timeout)
         except ConnectFailed as exc:
             raise OllamaUnreachable(str(exc) or "could not connect", host=host) from exc
+        admitted = False
         try:
             with sending() if sending and attempt == 0 else contextlib.nullcontext():
+                admitted = True
                 connection.send(request, head_only=method == "HEAD")
             await connection.head(silence)
             return connection
@@ -140,7 +142,10 @@ async def _answered(
                 continue
             raise OllamaError(str(exc), host=host) from exc
         except BaseException:
-            connection.close()
+            if admitted:
+                connection.close()
+            else:  # refused before a byte was written: the connection serves the next request
+                pool.release(address, connection)
             raise
     raise AssertionError("unreachable")
 

@@ -95,6 +95,7 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport; uvloop's is not a subclass of asyncio.Transport.
         self.transport = cast(asyncio.Transport, transport)
+        self.reusable = True  # until a request is sent (a refused request sends none)
 
     def data_received(self, data: bytes) -> None:
         if self._finished:

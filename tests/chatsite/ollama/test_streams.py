@@ -382,13 +382,15 @@ async def test_the_sending_hook_wraps_the_write_of_the_request_once_even_when_it
     assert len(connections) == 2
 
 
-async def test_a_sending_hook_that_refuses_sends_nothing():
+async def test_a_sending_hook_that_refuses_sends_nothing_and_keeps_the_connection():
     events: list[str] = []
 
     async def note(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         with contextlib.suppress(asyncio.IncompleteReadError):
             while await read_request(reader):
                 events.append("request read")
+                writer.write(OK)
+                await writer.drain()
 
     server, url, connections = await serve(note)
     async with server:
@@ -396,6 +398,10 @@ async def test_a_sending_hook_that_refuses_sends_nothing():
             async with upstream(url, "POST", "/api/chat", b"{}", {}, sending=noting(events, True)):
                 pass
         await asyncio.sleep(0.2)  # time for a request to arrive, if one had been sent
+        assert events == ["entered"]
+        # A refused request (a bad key, say) costs Ollama no new connection: the next one
+        # goes on the connection the refused one took.
+        assert await fetch(url, "GET", "/api/version") == (200, b"{}")
 
-    assert events == ["entered"]
+    assert events == ["entered", "request read"]
     assert len(connections) == 1
