@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -18,6 +20,12 @@ class KeyForm(forms.Form):
         help_text="Optional: the last day it works. Empty: until you revoke it.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    # Tells a form sent again (a reload of the answer that showed a new key) from a new one.
+    once = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["once"].initial = secrets.token_urlsafe(16)
 
     def clean_expires(self) -> dt.date | None:
         expires: dt.date | None = self.cleaned_data.get("expires")

@@ -36,6 +36,27 @@ def test_a_new_key_is_shown_once_and_stored_only_as_a_hash(alice: User, alice_cl
     assert "Create key" in again.text
 
 
+def test_the_same_key_form_sent_again_makes_no_second_key(alice: User, alice_client: Client):
+    form = alice_client.get(reverse("gateway:keys"))
+    [once] = re.findall(r'name="once" value="([^"]+)"', form.text)
+    sent = {"name": "laptop", "once": once}
+    first = alice_client.post(reverse("gateway:keys"), sent)
+    again = alice_client.post(reverse("gateway:keys"), sent)  # the browser reloading the answer
+
+    assert 'id="new-key-secret"' in first.text
+    assert 'id="new-key-secret"' not in again.text
+    assert "That form was already sent: its key is in the list below" in again.text
+    assert ApiKey.objects.for_user(alice).count() == 1
+    # The answer's own form is a new one: sending it makes a second key.
+    [fresh] = re.findall(r'name="once" value="([^"]+)"', again.text)
+    assert fresh != once
+    alice_client.post(reverse("gateway:keys"), {"name": "desktop", "once": fresh})
+    assert [key.name for key in ApiKey.objects.for_user(alice).order_by("pk")] == [
+        "laptop",
+        "desktop",
+    ]
+
+
 def test_a_key_with_an_expiry_day_works_until_the_end_of_that_day(
     alice: User, alice_client: Client
 ):
