@@ -97,6 +97,30 @@ def test_chat_completions_errors_and_defaults(standin: OllamaStandin):
     assert whole.json()["object"] == "chat.completion"  # stream defaults to false here
 
 
+def test_text_completions_in_ollamas_shapes(standin: OllamaStandin):
+    standin.script_generate(["x", " =", " 1"], once=True)
+    standin.script_generate("y", once=True)
+    url = standin.url + "/v1/completions"
+    body = {"model": "llama3.2", "prompt": "a", "stream": True}
+    with httpx.stream("POST", url, json=body, trust_env=False) as answer:
+        events = [line for line in answer.iter_lines() if line]
+    whole = httpx.post(url, json={"model": "llama3.2", "prompt": "a"}, trust_env=False).json()
+    listed = httpx.post(url, json={"model": "llama3.2", "prompt": ["a"]}, trust_env=False)
+
+    chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
+    assert events[-1] == "data: [DONE]"
+    assert {c["object"] for c in chunks} == {"text_completion"}
+    assert [c["choices"][0]["text"] for c in chunks] == ["x", " =", " 1", ""]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert whole["id"].startswith("cmpl-") and whole["object"] == "text_completion"
+    assert whole["choices"] == [{"text": "y", "index": 0, "finish_reason": "stop"}]
+    assert whole["usage"] == {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    assert listed.status_code == 400
+    assert listed.json()["error"]["message"] == (
+        "json: cannot unmarshal array into Go struct field CompletionRequest.prompt of type string"
+    )
+
+
 def test_embeddings_in_base64_and_models_null_when_empty(standin: OllamaStandin):
     embedded = httpx.post(
         standin.url + "/v1/embeddings",

@@ -69,10 +69,11 @@ _ROUTES = {
     "/ollama/api/create": Route(NATIVE, ("POST",), "admin", "/api/create"),
     "/ollama/api/copy": Route(NATIVE, ("POST",), "admin", "/api/copy"),
     "/v1/chat/completions": Route(OPENAI, ("POST",), "generate", "/v1/chat/completions"),
+    "/v1/completions": Route(OPENAI, ("POST",), "generate", "/v1/completions"),
     "/v1/embeddings": Route(OPENAI, ("POST",), "embed", "/v1/embeddings"),
     "/v1/models": Route(OPENAI, ("GET",), "models", "/v1/models"),
 }
-_MODEL_PAGE = Route(OPENAI, ("GET",), "show", "")  # GET /v1/models/<name>
+_OPENAI_GENERATIONS = ("/v1/chat/completions", "/v1/completions")
 
 
 class GatewayApp:
@@ -228,7 +229,7 @@ class _Request:
         OpenAI-style streams carry token counts only when asked (stream_options.include_usage);
         the gateway asks for them and keeps that extra event to itself."""
         payload = self.payload
-        if self.route.path != "/v1/chat/completions" or payload.get("stream") is not True:
+        if self.route.path not in _OPENAI_GENERATIONS or payload.get("stream") is not True:
             return self.body, False
         options = payload.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage") is True:

@@ -13,6 +13,7 @@ from typing import Any
 # kept, where Ollama puts the counts, and they are read from it without parsing the vectors.
 WHOLE_ANSWER_BYTES = 1024 * 1024
 TAIL_BYTES = 4096
+DONE_EVENT = b"data: [DONE]\n\n"
 # In JSON text a key's quotes cannot occur inside a string (they would be escaped), so these
 # match only the answer's own fields.
 _COUNTS = {
@@ -125,12 +126,15 @@ class NdjsonMeter(Meter):
 
 class SseMeter(Meter):
     """The OpenAI-style stream: events end in a blank line. The usage event is read; when the
-    gateway asked for it on the caller's behalf it is not passed on."""
+    gateway asked for it on the caller's behalf it is not passed on. The closing `[DONE]` is
+    held for `flush()`: clients stop reading (and the OpenAI SDK closes the connection) at it,
+    so it goes out only after the usage is stored."""
 
     def __init__(self, *, hide_usage: bool) -> None:
         super().__init__()
         self._hide_usage = hide_usage
         self._pending = b""
+        self._done = b""
         self.usage = Usage()
 
     def feed(self, chunk: bytes) -> bytes:
@@ -141,6 +145,9 @@ class SseMeter(Meter):
             return b""
         self._pending = data[end + 2 :]
         complete = data[: end + 2]
+        if complete == DONE_EVENT or complete.endswith(b"\n\n" + DONE_EVENT):
+            self._done = DONE_EVENT
+            complete = complete[: -len(DONE_EVENT)]
         if b'"usage":{' not in complete:
             return complete
         kept = []
@@ -153,8 +160,9 @@ class SseMeter(Meter):
         return b"".join(kept)
 
     def flush(self) -> bytes:
-        pending, self._pending = self._pending, b""
-        return pending
+        held = self._done + self._pending
+        self._done = self._pending = b""
+        return held
 
     def result(self) -> Usage:
         return self.usage

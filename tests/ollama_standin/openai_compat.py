@@ -1,6 +1,7 @@
-"""Ollama's OpenAI-compatible layer: /v1/chat/completions (one JSON object, or Server-Sent Events
-with the finish chunk, the optional usage chunk and `[DONE]`), /v1/embeddings and /v1/models, in
-the shapes of Ollama's middleware/openai.go, answering from the same models and chat scripts."""
+"""Ollama's OpenAI-compatible layer: /v1/chat/completions and /v1/completions (one JSON object, or
+Server-Sent Events with the finish chunk, the optional usage chunk and `[DONE]`), /v1/embeddings
+and /v1/models, in the shapes of Ollama's middleware/openai.go, answering from the same models and
+the chat and generate scripts."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class OpenAICompat:
     _cond: threading.Condition
     _models: dict[str, Model]
     _chat_scripts: Scripts[ChatScript]
+    _generate_scripts: Scripts[ChatScript]
 
     async def _v1_body(self, ex: Exchange, request: Request) -> dict[str, Any] | None:
         try:
@@ -74,6 +76,27 @@ class OpenAICompat:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return await ex.reply_json(400, openai_error(400, "[] is too short - 'messages'"))
+        prompt = max(1, sum(len(split_tokens(str(m.get("content", "")))) for m in messages))
+        await self._v1_reply(ex, body, prompt, chat=True)
+
+    async def _v1_completions(self, ex: Exchange, request: Request) -> None:
+        """A text completion: Ollama turns it into a generate request (the generate scripts)."""
+        body = await self._v1_body(ex, request)
+        if body is None:
+            return
+        prompt = body.get("prompt", "")
+        if not isinstance(prompt, str):
+            kind = "array" if isinstance(prompt, list) else type(prompt).__name__
+            message = (
+                f"json: cannot unmarshal {kind} into Go struct field "
+                "CompletionRequest.prompt of type string"
+            )
+            return await ex.reply_json(400, openai_error(400, message))
+        await self._v1_reply(ex, body, max(1, len(split_tokens(prompt))), chat=False)
+
+    async def _v1_reply(
+        self, ex: Exchange, body: dict[str, Any], prompt: int, *, chat: bool
+    ) -> None:
         name = body.get("model") or ""
         model = self._v1_model(name)
         if model is None:
@@ -81,15 +104,18 @@ class OpenAICompat:
                 return await ex.reply_json(400, openai_error(400, "model is required"))
             return await ex.reply_json(404, openai_error(404, f"model '{name}' not found"))
         if "completion" not in model.capabilities:
-            return await ex.reply_json(400, openai_error(400, f'"{name}" does not support chat'))
+            action = "chat" if chat else "generate"
+            message = f'"{name}" does not support {action}'
+            return await ex.reply_json(400, openai_error(400, message))
+        scripts = self._chat_scripts if chat else self._generate_scripts
         with self._cond:
-            script = self._chat_scripts.take(parse_name(name).key)  # type: ignore[union-attr]
+            script = scripts.take(parse_name(name).key)  # type: ignore[union-attr]
         if script is None:
             script = ChatScript(tokens=tuple(split_tokens("Hello from the stand-in.")))
-        prompt = max(1, sum(len(split_tokens(str(m.get("content", "")))) for m in messages))
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        await _Completion(ex, script, name, prompt, include_usage).run(body.get("stream") is True)
+        completion = _Completion(ex, script, name, prompt, include_usage, chat=chat)
+        await completion.run(body.get("stream") is True)
 
     async def _v1_embeddings(self, ex: Exchange, request: Request) -> None:
         body = await self._v1_body(ex, request)
@@ -138,18 +164,38 @@ class OpenAICompat:
 
 
 class _Completion:
-    """A scripted chat reply re-encoded as Ollama's OpenAI layer does."""
+    """A scripted chat (or generate) reply re-encoded as Ollama's OpenAI layer does: chat
+    completions carry a message or a delta, text completions the text."""
 
     def __init__(
-        self, ex: Exchange, script: ChatScript, name: str, prompt: int, include_usage: bool
+        self,
+        ex: Exchange,
+        script: ChatScript,
+        name: str,
+        prompt: int,
+        include_usage: bool,
+        *,
+        chat: bool = True,
     ) -> None:
         self.ex = ex
         self.script = script
         self.name = name
         self.prompt = prompt
         self.include_usage = include_usage
-        self.id = f"chatcmpl-{random.randint(0, 998)}"
+        self.chat = chat
+        self.id = f"{'chatcmpl' if chat else 'cmpl'}-{random.randint(0, 998)}"
         self.created = int(time.time())
+        self.whole_kind = "chat.completion" if chat else "text_completion"
+        self.chunk_kind = "chat.completion.chunk" if chat else "text_completion"
+
+    def _choice(self, text: str | None, finish_reason: str | None, *, whole: bool) -> Any:
+        if not self.chat:
+            return {"text": text or "", "index": 0, "finish_reason": finish_reason}
+        if whole:
+            message = {"role": "assistant", "content": text}
+            return {"index": 0, "message": message, "finish_reason": finish_reason}
+        delta = {"role": "assistant", "content": text} if text is not None else {}
+        return {"index": 0, "delta": delta, "finish_reason": finish_reason}
 
     def _object(self, kind: str, choices: list[Any], **extra: Any) -> dict[str, Any]:
         return {
@@ -179,9 +225,8 @@ class _Completion:
             )
         if not stream:
             ex.standin._count_tokens(ex.record, len(script.tokens))
-            message = {"role": "assistant", "content": "".join(script.tokens)}
-            choice = {"index": 0, "message": message, "finish_reason": script.done_reason}
-            reply = self._object("chat.completion", [choice], usage=self._usage())
+            choice = self._choice("".join(script.tokens), script.done_reason, whole=True)
+            reply = self._object(self.whole_kind, [choice], usage=self._usage())
             return await ex.reply(200, go_json(reply), JSON_UTF8)
         for index, token in enumerate(script.tokens):
             if failure is not None and failure.after_tokens == index:
@@ -191,20 +236,18 @@ class _Completion:
                     return await ex.drop()
             if index:
                 await ex.pause(script.token_delay)
-            delta = {"role": "assistant", "content": token}
-            choice = {"index": 0, "delta": delta, "finish_reason": None}
-            await send_event(
-                ex, go_json(self._object("chat.completion.chunk", [choice])), token=True
-            )
-        finish = {"index": 0, "delta": {}, "finish_reason": script.done_reason}
-        await send_event(ex, go_json(self._object("chat.completion.chunk", [finish])))
+            choice = self._choice(token, None, whole=False)
+            await send_event(ex, go_json(self._object(self.chunk_kind, [choice])), token=True)
+        finish = self._choice(None, script.done_reason, whole=False)
+        await send_event(ex, go_json(self._object(self.chunk_kind, [finish])))
         if self.include_usage:
-            usage = self._object("chat.completion.chunk", [], usage=self._usage())
+            usage = self._object(self.chunk_kind, [], usage=self._usage())
             await send_event(ex, go_json(usage))
         await send_event(ex, b"[DONE]")
         await ex.end_stream()
 
 
 register("/v1/chat/completions", ("POST",), "_v1_chat_completions")
+register("/v1/completions", ("POST",), "_v1_completions")
 register("/v1/embeddings", ("POST",), "_v1_embeddings")
 register("/v1/models", ("GET",), "_v1_models")

@@ -107,7 +107,7 @@ class Scripting:
 
     def script_generate(
         self,
-        response: str = "A short title",
+        response: str | Sequence[str] = "A short title",
         *,
         model: str | None = None,
         delay: float = 0.0,

@@ -42,10 +42,24 @@ def test_a_usage_event_the_gateway_asked_for_is_read_and_not_passed_on():
     passed_hidden = b"".join(hidden.feed(data[i : i + 10]) for i in range(0, len(data), 10))
     passed_hidden += hidden.flush()
     passed_shown = b"".join(shown.feed(event) for event in events)
+    passed_shown += shown.flush()
 
     assert passed_hidden == events[0] + events[2]
     assert passed_shown == data
     assert (hidden.result().prompt_tokens, hidden.result().output_tokens) == (5, 2)
+
+
+def test_done_is_held_until_the_stream_is_flushed():
+    # Clients stop at [DONE]: it leaves only after the gateway has stored the usage.
+    meter = SseMeter(hide_usage=False)
+    first = meter.feed(b'data: {"choices":[{"text":"x"}]}\n\ndata: [DONE]\n\n')
+    alone = SseMeter(hide_usage=False)
+
+    assert first == b'data: {"choices":[{"text":"x"}]}\n\n'
+    assert meter.flush() == b"data: [DONE]\n\n"
+    assert alone.feed(b"data: [DONE]\n\n") == b""
+    assert alone.flush() == b"data: [DONE]\n\n"
+    assert meter.flush() == b""
 
 
 def test_a_whole_answer_is_parsed_and_a_huge_one_read_from_its_end():

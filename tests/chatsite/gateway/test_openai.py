@@ -84,6 +84,27 @@ def test_a_streamed_completion_that_asks_for_usage_gets_it(gateway: LiveGateway)
     assert chunks[-1].choices == []
 
 
+def test_a_text_completion_streamed_and_not(gateway: LiveGateway):
+    # What editor plugins use for code completion: Ollama answers it from /api/generate.
+    gateway.ollama.script_generate("return a + b", once=True)
+    gateway.ollama.script_generate(["return", " a", " +", " b"], once=True)
+
+    with openai_client(gateway) as client:
+        whole = client.completions.create(model="llama3.2", prompt="def add(a, b):")
+        whole_usage = last_usage(gateway)
+        chunks = list(client.completions.create(model="llama3.2", prompt="def add", stream=True))
+
+    assert (whole.object, whole.choices[0].text) == ("text_completion", "return a + b")
+    assert whole.choices[0].finish_reason == "stop"
+    assert whole_usage == ("/v1/completions", "llama3.2", "complete", 3, 4)
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "return a + b"
+    assert all(c.choices for c in chunks)  # the usage chunk the gateway asked for is not passed on
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    [_, sent] = gateway.ollama.requests_to("/v1/completions")
+    assert sent.body["stream_options"] == {"include_usage": True}
+    assert last_usage(gateway) == ("/v1/completions", "llama3.2", "complete", 2, 4)
+
+
 def test_embeddings_and_models(gateway: LiveGateway):
     with openai_client(gateway) as client:
         embedded = client.embeddings.create(model="nomic-embed-text", input=["a", "b c"])
