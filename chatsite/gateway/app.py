@@ -73,7 +73,6 @@ _ROUTES = {
     "/v1/embeddings": Route(OPENAI, ("POST",), "embed", "/v1/embeddings"),
     "/v1/models": Route(OPENAI, ("GET",), "models", "/v1/models"),
 }
-_OPENAI_GENERATIONS = ("/v1/chat/completions", "/v1/completions")
 
 
 class GatewayApp:
@@ -229,7 +228,8 @@ class _Request:
         OpenAI-style streams carry token counts only when asked (stream_options.include_usage);
         the gateway asks for them and keeps that extra event to itself."""
         payload = self.payload
-        if self.route.path not in _OPENAI_GENERATIONS or payload.get("stream") is not True:
+        route = self.route
+        if (route.family, route.kind) != (OPENAI, "generate") or payload.get("stream") is not True:
             return self.body, False
         options = payload.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage") is True:
