@@ -28,6 +28,8 @@ from bench.relay import api_round, wait_for_quiet
 # One reply per round at N=1: 40 of them, as the added time is a fraction of a millisecond and
 # 20 left its p50 to move by about as much from run to run.
 ROUNDS = {1: 40, 10: 3, 100: 2}
+# Issue 16's targets for the added TTFT p50, in seconds, by N.
+TARGETS = {1: 0.002, 100: 0.020}
 SPREAD_SECONDS = 1.0
 
 
@@ -157,14 +159,34 @@ HEADERS = [
 ]
 
 
+ADDED_HEADERS = [
+    "N",
+    "TTFT p50 ms",
+    "target",
+    "TTFT p50 gateway / direct",
+    "TTFT p99 ms",
+    "token delay p50 ms",
+    "p99 ms",
+]
+
+
+def verdict(added: float, target: float | None) -> str:
+    if target is None or math.isnan(added):
+        return "-"
+    return f"<= {target * 1000:g} ms: {'met' if added <= target else 'missed'}"
+
+
 def report(results: Sequence[tuple[Summary, Summary]], tokens: int, rate: float) -> str:
     rows, added = [], []
     for direct, gateway in results:
         rows += [direct.row(), gateway.row()]
+        direct_p50, gateway_p50 = percentile(direct.ttft, 0.5), percentile(gateway.ttft, 0.5)
         added.append(
             [
                 str(gateway.clients),
-                ms(percentile(gateway.ttft, 0.5) - percentile(direct.ttft, 0.5)),
+                ms(gateway_p50 - direct_p50),
+                verdict(gateway_p50 - direct_p50, TARGETS.get(gateway.clients)),
+                f"{gateway_p50 / direct_p50:.2f}" if direct_p50 else "-",
                 ms(percentile(gateway.ttft, 0.99) - percentile(direct.ttft, 0.99)),
                 ms(percentile(gateway.delays, 0.5) - percentile(direct.delays, 0.5)),
                 ms(percentile(gateway.delays, 0.99) - percentile(direct.delays, 0.99)),
@@ -182,7 +204,9 @@ def report(results: Sequence[tuple[Summary, Summary]], tokens: int, rate: float)
         + ".\n\n"
         + table(HEADERS, rows)
         + "\n\nAdded by the gateway (gateway minus direct):\n\n"
-        + table(["N", "TTFT p50 ms", "TTFT p99 ms", "token delay p50 ms", "p99 ms"], added)
+        + table(ADDED_HEADERS, added)
+        + "\n\nThe ratio (gateway TTFT p50 / direct TTFT p50) is the figure to compare between "
+        "machines: the milliseconds scale with the machine's speed, direct path included."
     )
     errors = [g.first_error for _, g in results if g.first_error]
     if errors:
