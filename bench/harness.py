@@ -241,11 +241,30 @@ LOG_PROBLEMS = ("Traceback", "Task exception was never retrieved", "TimeoutError
 
 
 def log_problems(log: Path) -> list[str]:
-    """The lines of a daphne log that report a failure."""
+    """The failures a daphne log reports, a line each: a traceback is named by its exception
+    line (the first unindented line after its frames), which says what went wrong."""
     if not log.exists():
         return []
     lines = log.read_text(errors="replace").splitlines()
-    return [line for line in lines if any(problem in line for problem in LOG_PROBLEMS)]
+    problems = []
+    for number, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            problems.append("Traceback: " + _exception_line(lines[number + 1 :]))
+        elif any(problem in line for problem in LOG_PROBLEMS) and not _in_traceback(line):
+            problems.append(line)
+    return problems
+
+
+def _exception_line(after: Sequence[str]) -> str:
+    for line in after:
+        if line and not line[0].isspace():
+            return line
+    return "(the log ends inside it)"
+
+
+def _in_traceback(line: str) -> bool:
+    """A frame or source line of a traceback, or its exception line (counted with it)."""
+    return line[:1].isspace() or bool(re.match(r"[\w.]+(Error|Exception)\b", line))
 
 
 def _start_profiler(site: Site) -> subprocess.Popen[bytes] | None:

@@ -20,6 +20,7 @@ import math
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -391,7 +392,7 @@ def _spread_name(spread: float) -> str:
 
 
 def targets(measured: Measured) -> str:
-    """The issue's targets for this row: 'met', or what missed."""
+    """The issue's targets for this row: 'met', or what missed (past N=100, no errors)."""
     relay, direct, size = measured.relay, measured.direct, measured.size
     missed = []
     over = percentile(relay.ttft_overhead, 0.5) - percentile(direct.ttft_overhead, 0.5)
@@ -407,7 +408,10 @@ def targets(measured: Measured) -> str:
             missed.append(f"CPU {per_k:.2f} s > 0.10")
     if relay.errors:
         missed.append(f"{relay.errors} errors")
-    return "met" if not missed else "missed: " + "; ".join(missed)
+    if missed:
+        return "missed: " + "; ".join(missed)
+    # Past N=100 the only target is that every reply arrives.
+    return "met" if allowed is not None else "every reply arrived"
 
 
 def report(results: Sequence[Measured], tokens: int, rate: float, setting: str) -> str:
@@ -451,8 +455,9 @@ def report(results: Sequence[Measured], tokens: int, rate: float, setting: str) 
 def log_summary(problems: Sequence[str]) -> str:
     if not problems:
         return "The site's log: no traceback, no TimeoutError, no unretrieved task exception.\n"
-    shown = "\n".join(problems[:20])
-    return f"The site's log: {len(problems)} failure lines, the first ones:\n\n```\n{shown}\n```\n"
+    counted = Counter(problems).most_common(20)
+    shown = "\n".join(f"{count:>5} x {problem}" for problem, count in counted)
+    return f"The site's log: {len(problems)} failures, by kind:\n\n```\n{shown}\n```\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

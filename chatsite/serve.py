@@ -13,6 +13,9 @@ daphne reads a whole request body, of any size, before the application sees a by
 limit (CHAT_IMPORT_REQUEST_MAX_BYTES for the import page, CHAT_UPLOAD_REQUEST_MAX_BYTES for an
 attachment upload, CHAT_REQUEST_MAX_BYTES elsewhere) is
 answered 413 as soon as its Content-Length is read, or as soon as a chunked body passes it.
+
+A frame the application sends after the client's Close frame is dropped instead of raising inside
+the consumer (ClosingWebSocketProtocol).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import daphne.server  # noqa: E402  (after the loop policy is chosen)
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept  # noqa: E402
 from daphne.cli import CommandLineInterface  # noqa: E402
 from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
-from daphne.ws_protocol import WebSocketFactory  # noqa: E402
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
@@ -73,8 +76,23 @@ def accept_deflate(offers: Sequence[Any]) -> PerMessageDeflateOfferAccept | None
     return None
 
 
+class ClosingWebSocketProtocol(WebSocketProtocol):
+    """daphne's websocket, dropping what the application sends once the closing handshake has
+    begun. A socket whose client sent its Close frame (a tab closed mid-reply) is told
+    websocket.disconnect only when the TCP connection ends; a frame sent in between raised
+    autobahn's Disconnected inside the consumer, a traceback in the log for an ordinary
+    goodbye. RFC 6455 allows no data frame after a Close frame, so there is nothing to send."""
+
+    def serverSend(self, content: bytes | str, binary: bool = False) -> None:
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            return
+        super().serverSend(content, binary)
+
+
 class CompressingWebSocketFactory(WebSocketFactory):
     """daphne's factory, accepting compression offers (daphne sets its other options later)."""
+
+    protocol = ClosingWebSocketProtocol
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

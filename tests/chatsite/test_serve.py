@@ -257,3 +257,24 @@ def test_every_served_connection_sends_small_writes_at_once():
     finally:
         for open_socket in (client, accepted, listener):
             open_socket.close()
+
+
+def test_a_frame_sent_once_the_client_said_goodbye_is_dropped_without_an_error():
+    """Between the client's Close frame and the end of the TCP connection the application is
+    not yet told of the disconnect; a reply frame it sends then must not raise inside it."""
+    from autobahn.exception import Disconnected
+    from daphne.ws_protocol import WebSocketProtocol
+
+    from chatsite.serve import ClosingWebSocketProtocol, CompressingWebSocketFactory
+
+    frame = {"type": "websocket.send", "text": "a token"}
+    closing, daphnes = ClosingWebSocketProtocol(), WebSocketProtocol()
+    for protocol in (closing, daphnes):
+        protocol.state = protocol.STATE_CLOSING
+        protocol.client_addr = ["127.0.0.1", 50000]
+
+    closing.handle_reply(frame)  # dropped: no transport was needed to write it
+
+    with pytest.raises(Disconnected):
+        daphnes.handle_reply(frame)
+    assert CompressingWebSocketFactory.protocol is ClosingWebSocketProtocol
