@@ -38,9 +38,14 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
         return self.filter(user_id=user.pk)
 
     def create_key(
-        self, user: Any, name: str, expires_at: datetime | None = None
+        self,
+        user: Any,
+        name: str,
+        expires_at: datetime | None = None,
+        form_token: str = "",
     ) -> tuple[ApiKey, str]:
-        """A new key and its secret, which is returned here once and never stored."""
+        """A new key and its secret, which is returned here once and never stored. A form token
+        the user already made a key with raises IntegrityError (see ApiKey.form_token)."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = self.create(
             user=user,
@@ -48,6 +53,7 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
             prefix=secret[:SHOWN_CHARS],
             hashed=hash_key(secret),
             expires_at=expires_at,
+            form_token=form_token,
         )
         return key, secret
 
@@ -63,11 +69,22 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The random token of the form that made the key (never a secret): the database refuses a
+    # second key from one form, so a reload or a double-click racing itself makes one key.
+    # Keys made elsewhere (scripts, tests) have none.
+    form_token = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "form_token"],
+                condition=~Q(form_token=""),
+                name="one_key_per_key_form",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,27 +20,30 @@ from chatsite.gateway.models import ApiKey, UsageRecord
 from chatsite.gateway.usage import UsageRow, chart, totals, usage_rows
 
 USAGE_DAYS = 30
-SENT_KEY_FORMS = "gateway_sent_key_forms"
-SENT_KEY_FORMS_KEPT = 20
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def keys(request: AccountRequest) -> HttpResponse:
     """Your keys; a new key's secret is on this one answer only (never in a URL or session).
-    The same form sent again (the browser reloading that answer) makes no second key."""
+    The same form sent again (the browser reloading that answer, a double-click) makes no
+    second key."""
     form = KeyForm(request.POST or None)
     secret = None
     if request.method == "POST" and form.is_valid():
-        if _sent_before(request, form.cleaned_data["once"]):
+        try:
+            with transaction.atomic():
+                _, secret = ApiKey.objects.create_key(
+                    request.user,
+                    form.cleaned_data["name"],
+                    form.expires_at(),
+                    form_token=form.cleaned_data["once"],
+                )
+        except IntegrityError:
             messages.info(
                 request,
                 "That form was already sent: its key is in the list below, and its secret was "
                 "shown only then. If you did not copy it, revoke the key and create another.",
-            )
-        else:
-            _, secret = ApiKey.objects.create_key(
-                request.user, form.cleaned_data["name"], form.expires_at()
             )
         form = KeyForm()
     context = {
@@ -49,18 +53,6 @@ def keys(request: AccountRequest) -> HttpResponse:
         "site": request.build_absolute_uri("/").rstrip("/"),
     }
     return render(request, "gateway/keys.html", context)
-
-
-def _sent_before(request: AccountRequest, once: str) -> bool:
-    """Whether this key form was sent already (notes it if not); the session keeps the last few
-    forms' random tokens, never a secret."""
-    if not once:
-        return False
-    sent: list[str] = request.session.get(SENT_KEY_FORMS, [])
-    if once in sent:
-        return True
-    request.session[SENT_KEY_FORMS] = [*sent, once][-SENT_KEY_FORMS_KEPT:]
-    return False
 
 
 @login_required

@@ -57,6 +57,33 @@ def test_the_same_key_form_sent_again_makes_no_second_key(alice: User, alice_cli
     ]
 
 
+def test_one_key_form_makes_one_key_even_when_its_two_sends_race(
+    alice: User, alice_client: Client, bob: User
+):
+    """Two sends of one form that overlap (a double-click) see the same session, where neither
+    has noted the form yet: here the second send comes in a session of its own."""
+    [once] = re.findall(
+        r'name="once" value="([^"]+)"', alice_client.get(reverse("gateway:keys")).text
+    )
+    racing = Client()
+    racing.force_login(alice)
+    first = alice_client.post(reverse("gateway:keys"), {"name": "laptop", "once": once})
+    second = racing.post(reverse("gateway:keys"), {"name": "laptop", "once": once})
+
+    assert 'id="new-key-secret"' in first.text
+    assert 'id="new-key-secret"' not in second.text
+    assert "That form was already sent: its key is in the list below" in second.text
+    assert ApiKey.objects.for_user(alice).count() == 1
+    # Another person's form token is theirs alone.
+    bobs = Client()
+    bobs.force_login(bob)
+    assert (
+        'id="new-key-secret"'
+        in bobs.post(reverse("gateway:keys"), {"name": "b", "once": once}).text
+    )
+    assert ApiKey.objects.for_user(bob).count() == 1
+
+
 def test_a_key_with_an_expiry_day_works_until_the_end_of_that_day(
     alice: User, alice_client: Client
 ):
