@@ -1,6 +1,7 @@
 """Where a transaction started from async code runs: with a pooled database (PostgreSQL), on one of
 a few threads of its own, so concurrent sends are stored side by side; with SQLite, on Django's one
-database thread, since SQLite writes one transaction at a time anyway."""
+database thread, since SQLite writes one transaction at a time anyway. And where CPU or file work
+kept off the event loop runs: in a worker thread that gives back any connection it opened."""
 
 from __future__ import annotations
 
@@ -35,6 +36,22 @@ def in_transaction_thread(
             return await sync_to_async(func)(*args, **kwargs)
         call = functools.partial(_returning_connection, func, *args, **kwargs)
         return await sync_to_async(call, thread_sensitive=False, executor=_threads())()
+
+    return run
+
+
+def in_worker_thread(
+    func: Callable[_P, _R],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Like `sync_to_async(func, thread_sensitive=False)`, for work that must not hold up the
+    event loop (rendering, serialising, reading files), closing whatever database connection it
+    opened on the way (a template reading a relation, say). A worker thread otherwise keeps that
+    connection for good: taken from a pool, it is one that no transaction can have again."""
+
+    @functools.wraps(func)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        call = functools.partial(_returning_connection, func, *args, **kwargs)
+        return await sync_to_async(call, thread_sensitive=False)()
 
     return run
 

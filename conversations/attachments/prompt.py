@@ -9,8 +9,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from asgiref.sync import sync_to_async
-
+from chatsite.db_threads import in_worker_thread
 from conversations.attachments.intake import storage
 from conversations.models import Attachment, Message
 
@@ -80,7 +79,7 @@ async def encoded_images(
     worker thread (file reads must not hold up the event loop)."""
     if not chosen:
         return {}
-    return await sync_to_async(_read_all, thread_sensitive=False)(chosen)
+    return await in_worker_thread(_read_all)(chosen)
 
 
 def _read_all(chosen: dict[uuid.UUID, list[Attachment]]) -> dict[uuid.UUID, tuple[str, ...]]:

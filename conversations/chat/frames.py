@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from chatsite.db_threads import in_worker_thread
 from conversations.chat.rendering import StreamUpdate, render_markdown, stable_boundary
 from conversations.chat.turn import StartedTurn
 from conversations.models import Message
@@ -32,7 +32,7 @@ def message_context(message: Message) -> dict[str, Any]:
 async def message_contexts(messages: list[Message]) -> list[dict[str, Any]]:
     """Message contexts for a page, rendered in a worker thread: a long reply's Markdown is CPU
     time the event loop (every socket and async page of this process) must not spend."""
-    return await sync_to_async(_contexts, thread_sensitive=False)(messages)
+    return await in_worker_thread(_contexts)(messages)
 
 
 def _contexts(messages: list[Message]) -> list[dict[str, Any]]:
@@ -41,7 +41,7 @@ def _contexts(messages: list[Message]) -> list[dict[str, Any]]:
 
 async def message_replaced_off_loop(message: Message) -> str:
     """`message_replaced`, rendered in a worker thread (see message_contexts)."""
-    return await sync_to_async(message_replaced, thread_sensitive=False)(message)
+    return await in_worker_thread(message_replaced)(message)
 
 
 def turn_started(turn: StartedTurn) -> str:

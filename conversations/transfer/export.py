@@ -16,11 +16,11 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.utils import timezone
 from django.utils.text import slugify
 
 from chatsite.accounts.models import User
+from chatsite.db_threads import in_worker_thread
 from conversations.attachments.prompt import read_file
 from conversations.models import Attachment, Conversation, Message
 from conversations.transfer.importers import (
@@ -102,7 +102,7 @@ async def single_export(conversation: Conversation) -> str:
     """One conversation as a complete chatsite JSON document (written in a worker thread: a
     long conversation takes a while to serialise, and the event loop serves everyone)."""
     messages = [m async for m in _thread(Message.objects.filter(conversation=conversation))]
-    return await sync_to_async(_single_document, thread_sensitive=False)(conversation, messages)
+    return await in_worker_thread(_single_document)(conversation, messages)
 
 
 def _single_document(conversation: Conversation, messages: list[Message]) -> str:
@@ -124,7 +124,7 @@ async def export_all(user: User) -> AsyncIterator[str]:
         async for message in _thread(messages):
             threads[message.conversation_id].append(message)
         conversations = [c async for c in owned.filter(pk__in=batch)]
-        records = await sync_to_async(_records, thread_sensitive=False)(conversations, threads)
+        records = await in_worker_thread(_records)(conversations, threads)
         yield separator + records
         separator = ",\n"
     yield "\n]}\n"

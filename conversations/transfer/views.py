@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +16,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from chatsite.accounts.requests import AccountRequest
+from chatsite.db_threads import in_worker_thread
 from conversations.models import Conversation
 from conversations.transfer import export as transfer
 from conversations.transfer import store
@@ -33,13 +33,13 @@ async def export_markdown(request: AccountRequest, conversation_id: uuid.UUID) -
     conversation = await _owned(request, conversation_id)
     context = await transfer.markdown_context(conversation)
     # A long conversation takes a while to render: in a worker thread, not on the event loop.
-    render = sync_to_async(render_to_string, thread_sensitive=False)
+    render = in_worker_thread(render_to_string)
     text = await render("conversations/transfer_export.md", context)
     filename = transfer.export_filename(conversation, "md")
     if not any(item["files"] for item in context["messages"]):
         return _download(HttpResponse(text, content_type="text/markdown; charset=utf-8"), filename)
     # With images or documents: the Markdown and its files, linked by relative paths, in a zip.
-    pack = sync_to_async(transfer.markdown_zip, thread_sensitive=False)
+    pack = in_worker_thread(transfer.markdown_zip)
     data = await pack(filename, text, context)
     zipped = transfer.export_filename(conversation, "zip")
     return _download(HttpResponse(data, content_type="application/zip"), zipped)
