@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import prefetch_related_objects
+from django.http import QueryDict
 
 from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
@@ -67,7 +68,7 @@ async def send_message(
     """Start a new turn with the user's message; a new conversation when none is given, started
     from `assistant` when one is given (its settings, not the data's, are used and copied)."""
     if assistant is not None:
-        data = {**assistant.settings_data(), "message": data.get("message", "")}
+        data = {**assistant.settings_data(), **_message_and_files(data)}
     form = SendForm(data)
     if not form.is_valid():
         raise ChatRefused(*form_errors(form))
@@ -85,6 +86,12 @@ async def send_message(
     )
     await _announce_and_start(turn, turn_settings)
     return turn
+
+
+def _message_and_files(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the person wrote and attached, without the settings a form or frame also carried."""
+    files = data.getlist("attachment") if isinstance(data, QueryDict) else data.get("attachment")
+    return {"message": data.get("message", ""), "attachment": files}
 
 
 async def _check_attachments(

@@ -8,12 +8,13 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import AsyncClient
 from django.urls import reverse
 
 from chatsite.accounts.models import SiteSettings
 from conversations.assistants.models import Assistant
-from conversations.models import Conversation
+from conversations.models import Attachment, Conversation, Message
 from conversations.transfer.export import single_export
 from conversations.transfer.importers.chatsite import read_chatsite
 from tests.conversations.assistants.conftest import make_assistant
@@ -128,3 +129,30 @@ def test_the_assistant_travels_with_the_conversation_through_export_and_import(a
         "options": {"temperature": 0.1, "num_ctx": 8192},
         "think": False,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_chat_started_from_an_assistant_keeps_the_files_attached_to_its_first_message(
+    ollama,
+):
+    alice = await database_sync_to_async(make_user)("alice")
+    assistant = await database_sync_to_async(make_assistant)(None)
+    client = AsyncClient()
+    await client.aforce_login(alice)
+    document = SimpleUploadedFile("query.sql", b"SELECT 1;", "text/plain")
+    await client.post(reverse("conversations:attachment_upload"), {"file": document})
+    attachment = await Attachment.objects.aget()
+
+    response = await client.post(
+        reverse("conversations:create"),
+        {"assistant": assistant.pk, "message": "Explain this", "attachment": str(attachment.pk)},
+    )
+
+    assert response.status_code == 302
+    await ollama.await_for(lambda s: s.requests_to("/api/chat"))
+    [sent] = [r.body for r in ollama.requests_to("/api/chat") if r.body.get("messages")][:1]
+    assert sent["messages"][0] == {"role": "system", "content": "You write PostgreSQL."}
+    assert sent["messages"][1]["content"].startswith("Explain this")
+    assert "----- Attached file: query.sql -----\nSELECT 1;" in sent["messages"][1]["content"]
+    first = await Message.objects.filter(role=Message.Role.USER).aget()
+    assert [a.pk async for a in first.attachments.all()] == [attachment.pk]
