@@ -246,25 +246,29 @@ def log_problems(log: Path) -> list[str]:
     if not log.exists():
         return []
     lines = log.read_text(errors="replace").splitlines()
-    problems = []
-    for number, line in enumerate(lines):
+    problems, number = [], 0
+    while number < len(lines):
+        line = lines[number]
         if line.startswith("Traceback"):
-            problems.append("Traceback: " + _exception_line(lines[number + 1 :]))
-        elif any(problem in line for problem in LOG_PROBLEMS) and not _in_traceback(line):
+            number = _exception_index(lines, number + 1)
+            found = lines[number] if number < len(lines) else "(the log ends inside it)"
+            problems.append("Traceback: " + found)
+        elif any(problem in line for problem in LOG_PROBLEMS):
             problems.append(line)
+        number += 1
     return problems
 
 
-def _exception_line(after: Sequence[str]) -> str:
-    for line in after:
-        if line and not line[0].isspace():
-            return line
-    return "(the log ends inside it)"
-
-
-def _in_traceback(line: str) -> bool:
-    """A frame or source line of a traceback, or its exception line (counted with it)."""
-    return line[:1].isspace() or bool(re.match(r"[\w.]+(Error|Exception)\b", line))
+def _exception_index(lines: Sequence[str], start: int) -> int:
+    """Where a traceback's exception line is: frames and source lines are indented, and
+    twisted marks the frame that caught it with an unindented '--- <exception caught here> ---'."""
+    number = start
+    while number < len(lines):
+        line = lines[number]
+        if line and not line[0].isspace() and not line.startswith("---"):
+            break
+        number += 1
+    return number
 
 
 def _start_profiler(site: Site) -> subprocess.Popen[bytes] | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -48,6 +49,8 @@ from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 # A 4 KiB window (2**12) reaches back over the last ~40 token frames, which is where the repeats
 # are; the memory level only sizes the hash table, which hardly matters for frames this small.
@@ -85,6 +88,7 @@ class ClosingWebSocketProtocol(WebSocketProtocol):
 
     def serverSend(self, content: bytes | str, binary: bool = False) -> None:
         if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            logger.debug("Dropped a frame for %s: the socket is closing", self.client_addr)
             return
         super().serverSend(content, binary)
 

@@ -40,6 +40,8 @@ def keys(request: AccountRequest) -> HttpResponse:
                     form_token=form.cleaned_data["once"],
                 )
         except IntegrityError:
+            if not _made_by(request, form.cleaned_data["once"]):
+                raise
             messages.info(
                 request,
                 "That form was already sent: its key is in the list below, and its secret was "
@@ -53,6 +55,11 @@ def keys(request: AccountRequest) -> HttpResponse:
         "site": request.build_absolute_uri("/").rstrip("/"),
     }
     return render(request, "gateway/keys.html", context)
+
+
+def _made_by(request: AccountRequest, once: str) -> bool:
+    """Whether this key form already made one of the user's keys."""
+    return bool(once) and ApiKey.objects.for_user(request.user).filter(form_token=once).exists()
 
 
 @login_required

@@ -15,7 +15,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import QueryDict
 
 from chatsite.accounts.models import User
 from chatsite.channel_layer import default_layer
@@ -90,7 +89,8 @@ async def send_message(
 
 def _message_and_files(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the person wrote and attached, without the settings a form or frame also carried."""
-    files = data.getlist("attachment") if isinstance(data, QueryDict) else data.get("attachment")
+    getlist = getattr(data, "getlist", None)  # a form post lists one file per field
+    files = getlist("attachment") if getlist else data.get("attachment")
     return {"message": data.get("message", ""), "attachment": files}
 
 
