@@ -67,8 +67,13 @@ class AttachmentIdsField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value: Any) -> list[uuid.UUID]:
-        values = [value] if isinstance(value, str) else list(value or [])
+        if value is None:
+            return []
+        # A socket frame may carry any JSON value here; only a text or a list of texts is ids.
+        values = [value] if isinstance(value, str) else value
         try:
+            if not isinstance(values, list | tuple):
+                raise ValueError(values)
             return [uuid.UUID(str(item)) for item in values if str(item).strip()]
         except ValueError:
             raise forms.ValidationError(

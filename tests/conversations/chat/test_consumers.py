@@ -173,6 +173,8 @@ async def test_a_title_generated_before_the_socket_joined_comes_with_the_catch_u
         (send_frame(num_ctx="lots"), "Context length"),
         (send_frame(model=""), "Pick a model first."),
         (send_frame(system_prompt="x" * 20_001), "System prompt: Ensure this value"),
+        (send_frame(attachment=5), "An attachment of this message is no longer there"),
+        (send_frame(attachment=True), "An attachment of this message is no longer there"),
     ],
 )
 async def test_bad_input_gets_a_clear_error_keeps_the_socket_open_and_stores_nothing(
