@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 from collections.abc import Sequence
 from functools import cache
@@ -30,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from chatsite.env import env_bool
+from chatsite.gateway.replies import error_body, family_of
 
 
 def _choose_event_loop() -> None:
@@ -113,11 +115,16 @@ def _upload_path() -> bytes:
     return reverse("conversations:attachment_upload").encode()
 
 
+def _path_of(target: bytes | None) -> bytes:
+    """A request line's target without its query, %-escapes decoded."""
+    return unquote_to_bytes((target or b"").split(b"?", 1)[0])
+
+
 def body_limit(target: bytes | None) -> int:
     """The largest body accepted for a request line's target (path and query)."""
     if target is None:  # unknown: never refuse what the import page or an upload may need
         return max(settings.CHAT_IMPORT_REQUEST_MAX_BYTES, settings.CHAT_UPLOAD_REQUEST_MAX_BYTES)
-    path = unquote_to_bytes(target.split(b"?", 1)[0])
+    path = _path_of(target)
     if path == _import_path():
         return settings.CHAT_IMPORT_REQUEST_MAX_BYTES
     if path == _upload_path():
@@ -125,11 +132,23 @@ def body_limit(target: bytes | None) -> int:
     return settings.CHAT_REQUEST_MAX_BYTES
 
 
-def too_large_answer(limit: int) -> bytes:
-    body = f"413 Content Too Large: this address accepts a body of up to {limit} bytes.\n".encode()
+def too_large_answer(limit: int, target: bytes | None = None) -> bytes:
+    """413, in plain text, or for the API gateway in its endpoint family's JSON error shape (an
+    SDK shows that message to the person whose request it was)."""
+    family = family_of(_path_of(target).decode("latin-1"))
+    if family is None:
+        text = f"413 Content Too Large: this address accepts a body of up to {limit} bytes.\n"
+        body, content_type = text.encode(), "text/plain; charset=utf-8"
+    else:
+        message = (
+            f"The request body is larger than the {limit:,} bytes chatsite accepts "
+            "(CHAT_REQUEST_MAX_BYTES): send less, or ask an admin to raise the limit."
+        )
+        body = json.dumps(error_body(family, 413, message)).encode()
+        content_type = "application/json; charset=utf-8"
     head = (
         "HTTP/1.1 413 Content Too Large\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     )
@@ -190,7 +209,7 @@ class BodyLimitedRequest(WebRequest):
         self.requestHeaders.removeHeader(b"Expect")
         channel.dataReceived = channel.rawDataReceived = _drop
         transport = channel.transport
-        transport.write(too_large_answer(self.body_limit))
+        transport.write(too_large_answer(self.body_limit, getattr(channel, "_path", None)))
         # Half-close: the client gets the answer and the end of it; it hangs up, or the linger
         # ends. A transport that cannot half-close (TLS) is closed once the answer is written.
         getattr(transport, "loseWriteConnection", transport.loseConnection)()

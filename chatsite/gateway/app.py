@@ -22,7 +22,14 @@ from chatsite.gateway import admission, listing
 from chatsite.gateway.admission import Caller, Refused
 from chatsite.gateway.meter import Meter, NdjsonMeter, SseMeter
 from chatsite.gateway.models import UsageRecord
-from chatsite.gateway.replies import NATIVE, OPENAI, send_error, send_json, send_text
+from chatsite.gateway.replies import (
+    FAMILY_PREFIXES,
+    NATIVE,
+    OPENAI,
+    send_error,
+    send_json,
+    send_text,
+)
 from chatsite.ollama import OllamaError, OllamaTimeout, configured_hosts, upstream
 from conversations.chat.catalog import forget_catalog, load_catalog
 from conversations.chat.model_access import load_model_access
@@ -30,7 +37,7 @@ from conversations.chat.model_access import load_model_access
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-PREFIXES = ("/ollama/", "/v1/")
+PREFIXES = tuple(FAMILY_PREFIXES)
 
 
 def in_thread(function: Callable[..., _T]) -> Callable[..., Awaitable[_T]]:

@@ -14,11 +14,21 @@ OPENAI = "openai"
 
 JSON = b"application/json; charset=utf-8"
 
+# Where each family's endpoints are served.
+FAMILY_PREFIXES = {"/ollama/": NATIVE, "/v1/": OPENAI}
+
+
+def family_of(path: str) -> str | None:
+    """The endpoint family a path belongs to; None for the site's own pages."""
+    return next((f for prefix, f in FAMILY_PREFIXES.items() if path.startswith(prefix)), None)
+
+
 _OPENAI_TYPES = {
     400: ("invalid_request_error", None),
     401: ("invalid_request_error", "invalid_api_key"),
     403: ("permission_error", None),
     404: ("not_found_error", None),
+    413: ("invalid_request_error", "request_too_large"),
     429: ("rate_limit_error", "rate_limit_exceeded"),
 }
 

@@ -3,9 +3,11 @@ over their limit before reading them, and still serves pages."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -278,3 +280,42 @@ def test_a_frame_sent_once_the_client_said_goodbye_is_dropped_without_an_error()
     with pytest.raises(Disconnected):
         daphnes.handle_reply(frame)
     assert CompressingWebSocketFactory.protocol is ClosingWebSocketProtocol
+
+
+@pytest.mark.parametrize(
+    ("path", "error_of"),
+    [
+        ("/ollama/api/chat", lambda body: body["error"]),
+        ("/v1/chat/completions", lambda body: body["error"]["message"]),
+    ],
+)
+def test_a_too_large_api_request_is_refused_in_its_endpoint_familys_json_shape(
+    served: Served, path: str, error_of: Any
+):
+    answer = exchange(
+        served,
+        f"POST {path} HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\n"
+        "Authorization: Bearer cs-whatever\n"
+        f"Content-Length: {REQUEST_LIMIT + 1}\n",
+    )
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"Content-Type: application/json" in head
+    message = error_of(json.loads(body))
+    assert message.startswith(f"The request body is larger than the {REQUEST_LIMIT:,} bytes")
+    assert "CHAT_REQUEST_MAX_BYTES" in message
+
+
+def test_the_openai_client_shows_the_too_large_message(served: Served):
+    import openai
+
+    client = openai.OpenAI(base_url=served.url + "/v1", api_key="cs-whatever", max_retries=0)
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.chat.completions.create(
+            model="llava",
+            messages=[{"role": "user", "content": "x" * (REQUEST_LIMIT + 1)}],
+        )
+
+    assert refused.value.status_code == 413
+    assert "larger than the 1,048,576 bytes chatsite accepts" in refused.value.message
