@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -162,6 +162,10 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+            # With that loop running, Django keeps the test body's connection apart from the
+            # thread's own; it would outlive the tests (PostgreSQL then refuses to drop the test
+            # database: "being accessed by other users"). Closed here, while the loop runs.
+            connections.close_all()
 
 
 # Every page the browser tests open reports what the Content-Security-Policy blocked. Init
