@@ -8,8 +8,10 @@ STANDIN_PORT ?= 11434
 # The scaled configuration: the PostgreSQL and Redis servers on this machine.
 SCALED_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatsite
 SCALED_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Debian's chromium drives the browser tests and the page-weight bench; never a downloaded one.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-scaled screenshots standin bench format clean
+.PHONY: run test test-scaled screenshots standin bench format clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,17 +36,25 @@ run: $(VENV)/.installed
 	@echo ""
 	$(BIN)/python -m chatsite.serve -b $(HOST) -p $(PORT) chatsite.asgi:application
 
-test: $(VENV)/.installed-dev
+# Installed from Debian's packages when missing and this user may (root); otherwise the browser
+# tests say how and are skipped (under CI=true they fail instead).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "make: installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-test-scaled: $(VENV)/.installed-dev
+test-scaled: $(VENV)/.installed-dev chromium
 	DATABASE_URL=$(SCALED_DATABASE_URL) REDIS_URL=$(SCALED_REDIS_URL) $(BIN)/python -m pytest
 
 # The README's pictures: the browser tests that take them, told to write into docs/.
-screenshots: $(VENV)/.installed-dev
+screenshots: $(VENV)/.installed-dev chromium
 	CHATSITE_SCREENSHOTS=docs $(BIN)/python -m pytest -q \
 		tests/browser/test_chat_browser.py::test_the_chat_page_screenshot_for_the_readme \
 		tests/browser/test_library_browser.py::test_an_admin_pulls_a_model_watches_it_reach_100_percent_then_deletes_it \
@@ -55,7 +65,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-bench chromium
 	BENCH_DATABASE_URL=$(SCALED_DATABASE_URL) BENCH_REDIS_URL=$(SCALED_REDIS_URL) \
 		$(BIN)/python -m bench.run_all
 
