@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from chatsite.env import env_bool
-from chatsite.gateway.replies import error_body, family_of
+from chatsite.gateway.replies import JSON, error_body, family_of
 
 
 def _choose_event_loop() -> None:
@@ -145,7 +145,7 @@ def too_large_answer(limit: int, target: bytes | None = None) -> bytes:
             "(CHAT_REQUEST_MAX_BYTES): send less, or ask an admin to raise the limit."
         )
         body = json.dumps(error_body(family, 413, message)).encode()
-        content_type = "application/json; charset=utf-8"
+        content_type = JSON.decode()
     head = (
         "HTTP/1.1 413 Content Too Large\r\n"
         f"Content-Type: {content_type}\r\n"
